@@ -1,0 +1,83 @@
+# Two commands do everything on a fresh clone:
+#   make book   set up the environment and build the book into _build/html
+#   make test   set up the environment and run every test (package, notebooks, book, browser)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+JOBS ?= 2
+BOOK_FLAGS := -W -n --keep-going --builder html
+CHAPTER_NOTEBOOKS = $(sort $(wildcard chapters/*/*.ipynb))
+ALL_NOTEBOOKS = $(CHAPTER_NOTEBOOKS) $(sort $(wildcard exercises/*/source.ipynb))
+
+.PHONY: help venv assets book test test-package test-notebooks test-browser chromium \
+        setup-cells exercises bench clean
+
+help:
+	@echo "make book         build the book into _build/html (sets everything up first)"
+	@echo "make test         run every test: package, notebooks (nbval), book build, browser"
+	@echo "make setup-cells  (re)write the Colab set-up cell of every notebook from _config.yml"
+	@echo "make exercises    regenerate each exercise's student notebook from its source"
+	@echo "make bench        run the grading benchmark"
+
+# ---- environment -------------------------------------------------------------------------
+$(BIN)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "pip==26.3"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		-c constraints.txt -r requirements.txt -r requirements-dev.txt
+	# Editable, so kernels started by the grader import the working tree's autograder.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+venv: $(BIN)/.installed
+
+# Front-end files the built book serves itself (no CDN), and axe-core for the browser tests.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+_vendor/.installed: node_modules/.installed
+	rm -rf _vendor && mkdir -p _vendor/html-manager _vendor/mathjax
+	cp node_modules/requirejs/require.js _vendor/require.min.js
+	cp node_modules/@jupyter-widgets/html-manager/dist/embed-amd.js _vendor/html-manager/
+	cp node_modules/@jupyter-widgets/html-manager/dist/*.woff* _vendor/html-manager/
+	cp -r node_modules/mathjax/es5/. _vendor/mathjax/
+	touch $@
+
+assets: _vendor/.installed
+
+# ---- the book ----------------------------------------------------------------------------
+book: venv assets
+	$(BIN)/jupyter-book build . $(BOOK_FLAGS)
+	@echo "The book is in _build/html/index.html"
+
+setup-cells: venv
+	$(BIN)/python -m aiopen.colab --write $(ALL_NOTEBOOKS)
+
+exercises: venv
+	$(BIN)/python -m autograder.tools.regenerate exercises
+
+# ---- tests -------------------------------------------------------------------------------
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test-package: venv
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile -m "not browser" tests
+
+test-notebooks: venv
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval \
+		--sanitize-with tests/nbval_sanitize.cfg $(CHAPTER_NOTEBOOKS)
+
+test-browser: venv chromium book
+	$(BIN)/python -m pytest -m browser tests/test_browser.py
+
+test: test-package test-notebooks test-browser
+	@echo "All tests passed."
+
+bench: venv
+	$(BIN)/python benchmarks/grade_benchmark.py
+
+clean:
+	rm -rf _build _vendor
