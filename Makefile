@@ -37,10 +37,10 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 _vendor/.installed: node_modules/.installed
-	rm -rf _vendor && mkdir -p _vendor/html-manager _vendor/mathjax
+	rm -rf _vendor && mkdir -p _vendor/@jupyter-widgets/html-manager/dist _vendor/mathjax
 	cp node_modules/requirejs/require.js _vendor/require.min.js
-	cp node_modules/@jupyter-widgets/html-manager/dist/embed-amd.js _vendor/html-manager/
-	cp node_modules/@jupyter-widgets/html-manager/dist/*.woff* _vendor/html-manager/
+	cd node_modules/@jupyter-widgets/html-manager/dist && \
+		cp embed-amd.js *.woff* *.ttf *.eot *.svg ../../../../_vendor/@jupyter-widgets/html-manager/dist/
 	cp -r node_modules/mathjax/es5/. _vendor/mathjax/
 	touch $@
 
