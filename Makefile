@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh clone:
 #   make book   set up the environment and build the book into _build/html
 #   make test   set up the environment and run every test (package, notebooks, book, browser)
+SHELL := bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -48,7 +49,11 @@ assets: _vendor/.installed
 
 # ---- the book ----------------------------------------------------------------------------
 book: venv assets
-	$(BIN)/jupyter-book build . $(BOOK_FLAGS)
+	@mkdir -p _build
+	@set -o pipefail; $(BIN)/jupyter-book build . $(BOOK_FLAGS) 2>&1 | tee _build/build.log || { \
+		echo; echo "The book did not build. Notebooks that failed to execute (their failing cell is above):"; \
+		sed 's/\x1b\[[0-9;]*m//g' _build/build.log | grep -a "Executing notebook failed" || echo "  none: see the warnings above"; \
+		exit 1; }
 	@echo "The book is in _build/html/index.html"
 
 setup-cells: venv
