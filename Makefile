@@ -27,7 +27,7 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproje
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
 		-c constraints.txt -r requirements.txt -r requirements-dev.txt
 	# Editable, so kernels started by the grader import the working tree's autograder.
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
 venv: $(BIN)/.installed
