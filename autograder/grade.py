@@ -1,0 +1,246 @@
+"""Grade submissions: each runs in its own sandboxed kernel; tests run here and only query it.
+
+The pipeline for one submission (:func:`grade_submission`)::
+
+    read it  ->  take a fresh kernel (the next one starts meanwhile)  ->  run every cell
+    ->  run every test here, asking the kernel for plain data  ->  write the result
+
+A batch (:func:`grade`) spreads submissions over worker threads, each with its own kernels,
+writes each result atomically as it finishes, skips submissions already graded with the same
+bundle, and rebuilds the gradebook and summary from all results at the end.
+"""
+
+import os
+import queue
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .bundle import read_bundle
+from .judge import judge_reflection, run_check
+from .report import feedback_html, gradebook_csv, gradescope_json, summary_html
+from .results import QuestionResult, Result, ResultStore, write_atomic
+from .run import KernelSlot, NotebookRun, Problem
+from .sandbox import Limits, Workspace
+from .submission import copy_files, load_submission, student_id, submission_hash
+
+__all__ = ["GradeOptions", "grade", "grade_submission", "main"]
+
+
+@dataclass(frozen=True)
+class GradeOptions:
+    """How to grade.
+
+    Attributes
+    ----------
+    workers : int, default=2
+        Submissions graded at once (one kernel each, plus one pre-started).
+    force : bool, default=False
+        Regrade submissions that already have a result.
+    quiet : bool, default=False
+        No progress bar.
+    cell_timeout, timeout : float, optional
+        Override the bundle's seconds per cell and per submission.
+    limits : Limits
+        Memory, CPU and other limits of each kernel.
+    """
+
+    workers: int = 2
+    force: bool = False
+    quiet: bool = False
+    cell_timeout: float = None
+    timeout: float = None
+    limits: Limits = Limits()
+
+
+def main(bundle, submissions, *, out, **options):
+    """Grade ``submissions`` with ``bundle`` into folder ``out``; return the exit status.
+
+    Returns
+    -------
+    int
+        0 when every submission was graded, 1 when any could not be.
+    """
+    results = grade(read_bundle(bundle), submissions, out, GradeOptions(**options))
+    return 0 if results and all(r.status == "graded" for r in results) else 1
+
+
+def grade(bundle, paths, out, options=GradeOptions()):
+    """Grade the submissions at ``paths`` (a loaded :class:`~autograder.bundle.Bundle`).
+
+    Returns
+    -------
+    list of Result
+        The results of this run's submissions (stored ones included when skipped).
+    """
+    store = ResultStore(out)
+    _warn_if_readable(bundle.path)
+    todo, results = _plan(bundle, paths, store, options.force)
+    if todo:
+        results += _grade_in_workers(bundle, todo, store, options)
+    _write_batch(bundle, store)
+    return sorted(results, key=lambda r: r.student)
+
+
+def _plan(bundle, paths, store, force):
+    todo, skipped, seen = [], [], set()
+    for path in map(Path, paths):
+        student = student_id(path)
+        if student in seen:
+            print(f"autograder: skipping {path}: student id {student!r} is used by another "
+                  "submission; rename one of them", file=sys.stderr)
+            skipped.append(Result(student, bundle.assignment.id, "failed"))
+            continue
+        seen.add(student)
+        sha = submission_hash(path) if path.exists() else ""
+        if not force and sha and store.is_done(student, bundle.sha256, sha):
+            skipped.append(store.load(student))
+        else:
+            todo.append(path)
+    return todo, skipped
+
+
+def _grade_in_workers(bundle, paths, store, options):
+    jobs, finished = queue.Queue(), queue.Queue()
+    for path in paths:
+        jobs.put(path)
+    workspace = Workspace()
+    count = max(1, min(options.workers, len(paths)))
+    threads = [threading.Thread(target=_worker, daemon=True,
+                                args=(n, bundle, jobs, finished, store, workspace, options))
+               for n in range(count)]
+    for thread in threads:
+        thread.start()
+    results = []
+    bar = tqdm(total=len(paths), unit="submission", file=sys.stderr,
+               disable=options.quiet or not sys.stderr.isatty())
+    with bar:
+        while len(results) < len(paths):
+            results.append(finished.get())
+            bar.update(1)
+    for thread in threads:
+        thread.join()
+    workspace.cleanup()
+    return results
+
+
+def _worker(number, bundle, jobs, finished, store, workspace, options):
+    base = options.limits.uid_base + 2 * number
+    uids = (base, base + 1) if os.geteuid() == 0 else (None,)
+    slot = KernelSlot(workspace, uids, _limits_for(bundle, options))
+    staging = workspace.root / f"staging-{number}"
+    staging.mkdir(mode=0o700)
+    try:
+        while True:
+            try:
+                path = jobs.get_nowait()
+            except queue.Empty:
+                return
+            result = _grade_safely(bundle, path, slot, staging, options)
+            save_result(store, result, bundle.assignment.title)
+            finished.put(result)
+    finally:
+        slot.close()
+
+
+def _limits_for(bundle, options):
+    timeout = options.timeout or bundle.assignment.timeout
+    return replace(options.limits, cpu_seconds=int(min(options.limits.cpu_seconds,
+                                                       2 * timeout + 60)))
+
+
+def _grade_safely(bundle, path, slot, staging, options):
+    start = time.monotonic()
+    submission = load_submission(path, staging)
+    try:
+        result = grade_submission(bundle, submission, slot, options)
+    except Exception as exc:  # the grader failed, not the student: record it, go on
+        result = _empty_result(bundle, submission, "error")
+        result.problems.append(Problem("internal", f"the grader failed on this submission "
+                                       f"({type(exc).__name__}: {exc}); re-run to retry",
+                                       detail=traceback.format_exc(limit=-5)))
+    result.seconds = round(time.monotonic() - start, 3)
+    return result
+
+
+def grade_submission(bundle, submission, slot, options=GradeOptions()):
+    """Grade one loaded submission in a kernel from ``slot``; return its :class:`Result`."""
+    if submission.error:
+        result = _empty_result(bundle, submission, "failed")
+        result.problems.append(Problem("input", submission.error))
+        return result
+    assignment = bundle.assignment
+    process = slot.take()
+    copy_files(submission, process.directory, process.uid)
+    slot.prestart()
+    run = NotebookRun(slot, process, options.cell_timeout or assignment.cell_timeout,
+                      options.timeout or assignment.timeout)
+    try:
+        run.run_cells(submission.cells)
+        questions = [grade_question(q, run) for q in assignment.questions]
+    finally:
+        run.close()
+    return _result(bundle, submission, run, questions)
+
+
+def grade_question(question, run):
+    """Run a question's tests (or reflection check) against the submission's kernel."""
+    if question.kind == "reflection":
+        outcome, text = judge_reflection(question, run.student())
+        return QuestionResult(question.id, question.kind, outcome.score, question.points,
+                              [outcome], text[:20000] if text else None)
+    outcomes = [run_check(check, run.student()) for check in question.checks]
+    return QuestionResult(question.id, question.kind, sum(o.score for o in outcomes),
+                          question.points, outcomes)
+
+
+def _result(bundle, submission, run, questions):
+    result = _empty_result(bundle, submission, "graded")
+    result.questions = questions
+    result.score = sum(q.score for q in questions)
+    result.problems = run.problems + _missing_questions(bundle, submission)
+    result.notes = submission.notes + run.notes
+    result.sandbox = run.sandbox
+    return result
+
+
+def _missing_questions(bundle, submission):
+    return [Problem("missing_question", f"no cell is marked as the answer to question {q.id} "
+                    "(was it deleted, or the answer pasted into a new cell?); its tests still "
+                    "ran against whatever the notebook defines", question=q.id)
+            for q in bundle.assignment.questions if q.id not in submission.questions]
+
+
+def _empty_result(bundle, submission, status):
+    assignment = bundle.assignment
+    return Result(student=submission.student, assignment=assignment.id, status=status,
+                  max=assignment.points, bundle_sha256=bundle.sha256,
+                  submission_sha256=submission.sha256,
+                  questions=[QuestionResult(q.id, q.kind, 0.0, q.points)
+                             for q in assignment.questions])
+
+
+def save_result(store, result, title):
+    """Write one result's files; ``result.json`` last, as it marks the submission done."""
+    folder = store.folder(result.student)
+    write_atomic(folder / "feedback.html", feedback_html(result, title))
+    write_atomic(folder / "results.json", gradescope_json(result))
+    write_atomic(folder / "result.json", result.to_json())
+
+
+def _write_batch(bundle, store):
+    results = store.all_results(bundle.assignment.id)
+    questions = [q.id for q in bundle.assignment.questions]
+    write_atomic(store.root / "gradebook.csv", gradebook_csv(results, questions))
+    write_atomic(store.root / "summary.html", summary_html(results, bundle.assignment))
+
+
+def _warn_if_readable(path):
+    if path is not None and os.geteuid() == 0 and path.stat().st_mode & 0o077:
+        print(f"autograder: warning: {path} is readable by other users, so student code "
+              f"might read it; run `chmod 600 {path}`", file=sys.stderr)

@@ -1,0 +1,158 @@
+"""Results of grading: data shapes, JSON form, and atomic writing to the output folder.
+
+Layout of the output folder::
+
+    OUT/<student>/result.json     full result (for instructors; written last: it marks completion)
+    OUT/<student>/results.json    Gradescope format
+    OUT/<student>/feedback.html   feedback page for the student
+    OUT/gradebook.csv             one row per student
+    OUT/summary.html              score distribution per question
+"""
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .judge import Outcome
+from .run import Problem
+
+__all__ = ["QuestionResult", "Result", "ResultStore", "write_atomic"]
+
+VERSION = 1
+
+
+@dataclass
+class QuestionResult:
+    """Score of one question.
+
+    Attributes
+    ----------
+    id, kind : str
+        The question.
+    score, max : float
+        Points earned and possible.
+    tests : list of Outcome
+        One per test (one completion check for a reflection).
+    answer_text : str or None
+        A reflection's text, for the instructor to read.
+    """
+
+    id: str
+    kind: str
+    score: float
+    max: float
+    tests: list = field(default_factory=list)
+    answer_text: str = None
+
+
+@dataclass
+class Result:
+    """Everything about one graded (or ungradable) submission.
+
+    Attributes
+    ----------
+    student, assignment : str
+        Who and what.
+    status : str
+        ``graded``; ``failed`` (the input could not be graded: bad JSON, not a notebook...);
+        or ``error`` (the grader itself failed; re-running retries it).
+    score, max : float
+        Total points.
+    questions : list of QuestionResult
+    problems : list of Problem
+        Errors met, each with its cell number.
+    notes : list of str
+        Restarts, upgrades and the like.
+    sandbox : dict
+        What isolation the kernel got (network, user, mounts).
+    bundle_sha256, submission_sha256 : str
+        What was graded; a re-run skips results whose hashes match.
+    seconds : float
+        Time spent.
+    """
+
+    student: str
+    assignment: str
+    status: str
+    score: float = 0.0
+    max: float = 0.0
+    questions: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    sandbox: dict = field(default_factory=dict)
+    bundle_sha256: str = ""
+    submission_sha256: str = ""
+    seconds: float = 0.0
+
+    def to_json(self):
+        """JSON text (sorted keys)."""
+        return json.dumps({"version": VERSION, **asdict(self)}, indent=1, sort_keys=True,
+                          allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text):
+        """Inverse of :meth:`to_json`."""
+        data = json.loads(text)
+        data.pop("version", None)
+        data["questions"] = [QuestionResult(**{**q, "tests": [Outcome(**t) for t in q["tests"]]})
+                             for q in data["questions"]]
+        data["problems"] = [Problem(**p) for p in data["problems"]]
+        return cls(**data)
+
+    def question_scores(self):
+        """``{question id: score}``."""
+        return {q.id: q.score for q in self.questions}
+
+
+def write_atomic(path, text):
+    """Write ``text`` to ``path`` via a temporary file and ``os.replace`` (mode 0600)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+class ResultStore:
+    """The output folder of a grading run.
+
+    Parameters
+    ----------
+    root : str or Path
+        Created if missing (mode 0700).
+    """
+
+    def __init__(self, root):
+        self.root = Path(root)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def folder(self, student):
+        """The folder of one student's files."""
+        path = self.root / student
+        path.mkdir(mode=0o700, exist_ok=True)
+        return path
+
+    def load(self, student):
+        """The stored result of ``student``, or None when absent or unreadable."""
+        try:
+            return Result.from_json((self.root / student / "result.json").read_text())
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+
+    def is_done(self, student, bundle_sha, submission_sha):
+        """True when a finished result for these exact bundle and submission exists."""
+        result = self.load(student)
+        return (result is not None and result.status in ("graded", "failed")
+                and result.bundle_sha256 == bundle_sha
+                and result.submission_sha256 == submission_sha)
+
+    def all_results(self, assignment):
+        """Every stored result of ``assignment``, sorted by student."""
+        results = []
+        for path in sorted(self.root.glob("*/result.json")):
+            result = self.load(path.parent.name)
+            if result is not None and result.assignment == assignment:
+                results.append(result)
+        return results

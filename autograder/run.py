@@ -1,0 +1,201 @@
+"""Run a submission's cells in a sandboxed kernel, surviving errors, loops and crashes.
+
+A failing cell does not stop the rest. A cell that times out is interrupted; one that will not
+stop, or kills its kernel, leads to a fresh kernel in which the cells that ran before are run
+again, and grading goes on with the next cell.
+"""
+
+import itertools
+import time
+from dataclasses import dataclass
+
+from .kernel import OUTPUT_CAP, KernelSession
+from .query import KernelStudent, bootstrap
+from .sandbox import KernelProcess, Limits
+
+__all__ = ["Problem", "KernelSlot", "NotebookRun"]
+
+MAX_RESTARTS = 3
+
+
+@dataclass
+class Problem:
+    """Something that went wrong while grading a submission.
+
+    Attributes
+    ----------
+    kind : str
+        ``exception``, ``timeout``, ``crash``, ``output``, ``not_run``, ``missing_question``,
+        ``input`` or ``internal``.
+    message : str
+        What happened and where, for students and instructors.
+    cell : int or None
+        1-based cell number in the submitted notebook.
+    question : str or None
+        The question the cell answers, when known.
+    detail : str
+        For instructors: a traceback or the like.
+    """
+
+    kind: str
+    message: str
+    cell: int = None
+    question: str = None
+    detail: str = ""
+
+
+class KernelSlot:
+    """Kernels for one worker; the next one starts while the current submission is graded.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        Where private directories are made.
+    uids : list of int or None
+        Unprivileged uids to alternate between (two, so the pre-started kernel never shares
+        a uid with the one being cleaned up).
+    limits : Limits
+        Resource limits.
+    """
+
+    def __init__(self, workspace, uids=(None,), limits=Limits()):
+        self.workspace, self.limits = workspace, limits
+        self._uids = itertools.cycle(uids)
+        self._next = None
+
+    def take(self):
+        """Return a started kernel process (the pre-started one when there is one)."""
+        process, self._next = self._next, None
+        return process or self._launch()
+
+    def prestart(self):
+        """Start the kernel for the next submission now."""
+        if self._next is None:
+            self._next = self._launch()
+
+    def relaunch(self, old):
+        """Start a replacement for ``old`` with the same uid and private directory."""
+        return KernelProcess.launch(self.workspace, uid=old.uid, limits=self.limits,
+                                    directory=old.directory)
+
+    def _launch(self):
+        return KernelProcess.launch(self.workspace, uid=next(self._uids), limits=self.limits)
+
+    def close(self):
+        """Kill the pre-started kernel, if any."""
+        if self._next is not None:
+            self._next.remove()
+            self._next = None
+
+
+class NotebookRun:
+    """One submission's kernel and what happened in it.
+
+    Parameters
+    ----------
+    slot : KernelSlot
+        Supplies replacement kernels.
+    process : KernelProcess
+        The kernel to start with (already holding the submission's files).
+    cell_timeout, timeout : float
+        Seconds per cell and for all cells.
+    """
+
+    def __init__(self, slot, process, cell_timeout, timeout):
+        self.slot, self.cell_timeout = slot, cell_timeout
+        self.deadline = time.monotonic() + timeout
+        self.timeout = timeout
+        self.problems, self.notes, self.ran = [], [], []
+        self.restarts, self.broken = 0, False
+        self.sandbox = dict(process.status)
+        self._connect(process)
+
+    def _connect(self, process):
+        self.session = KernelSession(process)
+        self.token = bootstrap(self.session)
+
+    def run_cells(self, cells):
+        """Run ``cells`` (CodeCell list) in order, recording problems."""
+        for index, cell in enumerate(cells):
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0 or self.broken:
+                self._not_run(cells[index:])
+                return
+            self._run_cell(cell, min(self.cell_timeout, remaining))
+
+    def _run_cell(self, cell, timeout):
+        result = self.session.execute(cell.source, timeout)
+        if result.truncated:
+            self._problem("output", f"cell {cell.number} printed {result.output_bytes:,} "
+                          f"characters; output beyond {OUTPUT_CAP // 2**20} MB was discarded",
+                          cell)
+        if result.status in ("ok", "error"):
+            self.ran.append(cell)
+        if result.status == "error":
+            self._problem("exception", f"cell {cell.number} raised {result.ename}: "
+                          f"{result.evalue}", cell, result.traceback)
+        elif result.status == "timeout":
+            self._problem("timeout", f"cell {cell.number} ran longer than {timeout:g} s and "
+                          "was interrupted (an endless loop?)", cell)
+        elif result.status in ("stuck", "dead"):
+            self._crashed(cell, result, timeout)
+
+    def _crashed(self, cell, result, timeout):
+        if result.status == "stuck":
+            what = (f"cell {cell.number} ran longer than {timeout:g} s and did not stop when "
+                    "interrupted, so its kernel was restarted")
+        else:
+            what = (f"cell {cell.number} crashed the kernel "
+                    f"({self.session.process.exit_description()}: sys.exit/os._exit, the "
+                    "memory limit, or a crash)")
+        self._problem("timeout" if result.status == "stuck" else "crash", what, cell,
+                      self.session.process.stderr_tail())
+        self.revive(f"after cell {cell.number}")
+
+    def revive(self, when):
+        """Replace a dead or stuck kernel and re-run the cells that ran; False if impossible."""
+        if self.restarts >= MAX_RESTARTS:
+            self.broken = True
+            self.notes.append(f"the kernel was not restarted {when}: it had already been "
+                              f"restarted {MAX_RESTARTS} times; later cells were not run")
+            return False
+        self.restarts += 1
+        old = self.session.process
+        self.session.close(keep_directory=True)
+        self._connect(self.slot.relaunch(old))
+        replayed = self._replay()
+        self.notes.append(f"kernel restarted {when}; re-ran {replayed} earlier cell(s) so later "
+                          "answers could still be graded")
+        return not self.broken
+
+    def _replay(self):
+        for count, cell in enumerate(self.ran):
+            result = self.session.execute(cell.source, self.cell_timeout)
+            if result.status in ("dead", "stuck"):
+                self.broken = True
+                self.notes.append(f"re-running cell {cell.number} failed ({result.status}); "
+                                  "grading what the notebook had defined by then")
+                return count
+        return len(self.ran)
+
+    def _not_run(self, cells):
+        if not cells:
+            return
+        numbers = ", ".join(str(c.number) for c in cells)
+        reason = ("the kernel could not be restarted again" if self.broken else
+                  f"the notebook used its whole time limit ({self.timeout:g} s)")
+        self._problem("not_run", f"cells {numbers} were not run: {reason}")
+
+    def _problem(self, kind, message, cell=None, detail=""):
+        self.problems.append(Problem(kind, message, cell.number if cell else None,
+                                     cell.question if cell else None, detail))
+
+    def student(self):
+        """The ``student`` for tests, reviving the kernel first if a query crashed it."""
+        if not self.session.alive and not self.broken:
+            self.revive("after it crashed while answering a test")
+        return KernelStudent(self.session, self.token, self.cell_timeout)
+
+    def close(self):
+        """Kill the kernel and remove its private directory."""
+        self.session.close()
