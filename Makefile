@@ -73,7 +73,7 @@ test-package: venv
 
 test-notebooks: venv
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval \
-		--sanitize-with tests/nbval_sanitize.cfg $(CHAPTER_NOTEBOOKS)
+		--nbval-sanitize-with tests/nbval_sanitize.cfg $(CHAPTER_NOTEBOOKS)
 
 test-browser: venv chromium book
 	$(BIN)/python -m pytest -m browser tests/test_browser.py
