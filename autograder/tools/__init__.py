@@ -1,0 +1,1 @@
+"""Maintenance commands for the course repository (``python -m autograder.tools.<name>``)."""
