@@ -68,7 +68,9 @@ def test_setup_cell_install_works_in_a_clean_venv(tmp_path):
         "import sys, types\n"
         "sys.modules['google.colab'] = types.ModuleType('google.colab')\n"
         + source
-        + "\nimport autograder, aiopen.widgets\nfrom autograder import Checker\nprint('imported')\n"
+        + "\nimport autograder, aiopen.widgets\nfrom autograder import Checker\n"
+        "from aiopen.datasets import read_table\nassert len(read_table('ch02-fmti-2023')) > 0\n"
+        "print('imported')\n"
     )
     done = subprocess.run([python, "-c", script], capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
