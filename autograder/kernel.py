@@ -5,7 +5,7 @@ import time
 from dataclasses import dataclass, field
 
 import zmq
-from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.session import Session
 
 from .exceptions import SandboxError
 
@@ -49,7 +49,10 @@ class Execution:
 
 
 class KernelSession:
-    """A client connected to a :class:`~autograder.sandbox.KernelProcess`.
+    """A minimal Jupyter client for a :class:`~autograder.sandbox.KernelProcess`.
+
+    It speaks the messaging protocol over two ZeroMQ sockets (shell and iopub) with
+    ``jupyter_client.session.Session`` for signing and parsing, and caps inbound message size.
 
     Parameters
     ----------
@@ -61,19 +64,47 @@ class KernelSession:
 
     def __init__(self, process, startup_timeout=60.0):
         self.process = process
+        info = process.connection
+        self.session = Session(key=info["key"].encode(), signature_scheme=info["signature_scheme"],
+                               username="autograder")
         self.context = zmq.Context()
         self.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)
         self.context.setsockopt(zmq.LINGER, 0)
-        self.client = BlockingKernelClient(context=self.context)
-        self.client.load_connection_info(process.connection)
-        self.client.start_channels(shell=True, iopub=True, stdin=False, hb=False,
-                                   control=False)
-        self._wait_ready(startup_timeout)
+        self.shell = self.context.socket(zmq.DEALER)
+        self.shell.connect(f"ipc://{info['ip']}-{info['shell_port']}")
+        self.iopub = self.context.socket(zmq.SUB)
+        self.iopub.setsockopt(zmq.SUBSCRIBE, b"")
+        self.iopub.connect(f"ipc://{info['ip']}-{info['iopub_port']}")
+        self.poller = zmq.Poller()
+        self.poller.register(self.shell, zmq.POLLIN)
+        self.poller.register(self.iopub, zmq.POLLIN)
+        try:
+            self._wait_ready(startup_timeout)
+        except BaseException:
+            self._close_sockets()
+            raise
 
     @property
     def alive(self):
         """True while the kernel process runs."""
         return self.process.alive
+
+    def _send(self, msg_type, content):
+        return self.session.send(self.shell, msg_type, content)["header"]["msg_id"]
+
+    def _receive(self, socket):
+        """Every message waiting on ``socket`` that is correctly signed and parses."""
+        messages = []
+        while True:
+            try:
+                frames = socket.recv_multipart(zmq.NOBLOCK, copy=True)
+            except zmq.Again:
+                return messages
+            try:
+                _, frames = self.session.feed_identities(frames, copy=True)
+                messages.append(self.session.deserialize(frames, content=True, copy=True))
+            except Exception:  # unsigned, forged or malformed: ignore it
+                continue
 
     def _wait_ready(self, timeout):
         deadline = time.monotonic() + timeout
@@ -82,37 +113,22 @@ class KernelSession:
                 raise SandboxError(f"the kernel exited while starting "
                                    f"({self.process.exit_description()}): "
                                    f"{self.process.stderr_tail()}")
-            msg_id = self.client.kernel_info()
-            if self._await_reply(msg_id, 1.0) and self._iopub_live(0.5):
+            msg_id = self._send("kernel_info_request", {})
+            if self._ready(msg_id, time.monotonic() + 1.0):
                 return
         raise SandboxError(f"the kernel did not answer within {timeout:g} s: "
                            f"{self.process.stderr_tail()}")
 
-    def _await_reply(self, msg_id, timeout):
-        deadline = time.monotonic() + timeout
-        while (remaining := deadline - time.monotonic()) > 0:
-            try:
-                msg = self.client.get_shell_msg(timeout=remaining)
-            except Exception:  # queue.Empty, or a message that fails to decode
-                return None
-            if msg.get("parent_header", {}).get("msg_id") == msg_id:
-                return msg
-        return None
-
-    def _iopub_live(self, timeout):
-        try:
-            self.client.get_iopub_msg(timeout=timeout)
-        except Exception:
-            return False
-        self._drain_iopub()
-        return True
-
-    def _drain_iopub(self):
-        while self.client.iopub_channel.msg_ready():
-            try:
-                self.client.get_iopub_msg(timeout=0)
-            except Exception:
-                return
+    def _ready(self, msg_id, deadline):
+        """True once both the shell reply and an iopub status message for ``msg_id`` came."""
+        replied = published = False
+        while time.monotonic() < deadline and not (replied and published):
+            events = dict(self.poller.poll(100))
+            if self.shell in events:
+                replied |= any(_parent(m) == msg_id for m in self._receive(self.shell))
+            if self.iopub in events:
+                published |= any(_parent(m) == msg_id for m in self._receive(self.iopub))
+        return replied and published
 
     def execute(self, code, timeout, *, silent=False, user_expressions=None):
         """Run ``code`` and wait at most ``timeout`` seconds.
@@ -123,26 +139,27 @@ class KernelSession:
         -------
         Execution
         """
-        self._drain_iopub()
+        self._receive(self.iopub)
         start = time.monotonic()
-        msg_id = self.client.execute(code, silent=silent, store_history=not silent,
-                                     user_expressions=user_expressions or {},
-                                     allow_stdin=False, stop_on_error=False)
+        msg_id = self._send("execute_request", {
+            "code": code, "silent": silent, "store_history": not silent,
+            "user_expressions": user_expressions or {}, "allow_stdin": False,
+            "stop_on_error": False})
         result = self._collect(msg_id, start + timeout)
         if result.status == "timeout":
             self.process.interrupt()
             late = self._collect(msg_id, time.monotonic() + 5)
             result.status = "dead" if late.status == "dead" else (
                 "timeout" if late.status != "timeout" else "stuck")
+        if _asked_to_exit(result.reply):
+            result.status = "dead" if self.process.wait_exit(5) else result.status
         result.seconds = time.monotonic() - start
         return result
 
     def _collect(self, msg_id, deadline):
         result = Execution(status="timeout")
         idle = reply = None
-        poller = zmq.Poller()
-        poller.register(self.client.shell_channel.socket, zmq.POLLIN)
-        poller.register(self.client.iopub_channel.socket, zmq.POLLIN)
+        reply_time = 0.0
         while reply is None or idle is None:
             now = time.monotonic()
             if reply is not None and now > reply_time + 2.0:
@@ -152,23 +169,20 @@ class KernelSession:
             if not self.process.alive:
                 result.status = "dead"
                 return result
-            events = dict(poller.poll(min(250, max(1, int((deadline - now) * 1000)))))
-            if self.client.iopub_channel.socket in events:
+            events = dict(self.poller.poll(min(250, max(1, int((deadline - now) * 1000)))))
+            if self.iopub in events:
                 idle = self._on_iopub(msg_id, result) or idle
-            if self.client.shell_channel.socket in events and reply is None:
-                reply = self._shell_reply(msg_id)
+            if self.shell in events and reply is None:
+                reply = next((m for m in self._receive(self.shell) if _parent(m) == msg_id),
+                             None)
                 reply_time = time.monotonic()
         self._apply_reply(reply, result)
         return result
 
     def _on_iopub(self, msg_id, result):
         idle = None
-        while self.client.iopub_channel.msg_ready():
-            try:
-                msg = self.client.get_iopub_msg(timeout=0)
-            except Exception:
-                continue
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+        for msg in self._receive(self.iopub):
+            if _parent(msg) != msg_id:
                 continue
             kind, content = msg.get("msg_type"), msg.get("content", {})
             if kind == "status" and content.get("execution_state") == "idle":
@@ -179,16 +193,6 @@ class KernelSession:
             elif kind == "error" and not result.ename:
                 _record_error(content, result)
         return idle
-
-    def _shell_reply(self, msg_id):
-        while self.client.shell_channel.msg_ready():
-            try:
-                msg = self.client.get_shell_msg(timeout=0)
-            except Exception:
-                continue
-            if msg.get("parent_header", {}).get("msg_id") == msg_id:
-                return msg
-        return None
 
     @staticmethod
     def _apply_reply(reply, result):
@@ -202,16 +206,34 @@ class KernelSession:
                 _record_error(result.reply, result)
 
     def close(self, *, keep_directory=False):
-        """Stop the client and kill the kernel; remove its private directory unless kept."""
+        """Close the sockets and kill the kernel; remove its private directory unless kept."""
         try:
-            self.client.stop_channels()
+            self._close_sockets()
         finally:
             if keep_directory:
                 self.process.kill()
                 self.process.log.unlink(missing_ok=True)
             else:
                 self.process.remove()
-            self.context.destroy(linger=0)
+
+
+    def _close_sockets(self):
+        self.shell.close(linger=0)
+        self.iopub.close(linger=0)
+        self.context.term()
+
+
+def _asked_to_exit(reply):
+    """True when the code called IPython's ``exit()``/``quit()``: the kernel is shutting down."""
+    payload = reply.get("payload") if isinstance(reply, dict) else None
+    return isinstance(payload, list) and any(
+        isinstance(p, dict) and p.get("source") == "ask_exit" and not p.get("keepkernel")
+        for p in payload)
+
+
+def _parent(msg):
+    parent = msg.get("parent_header") if isinstance(msg, dict) else None
+    return parent.get("msg_id") if isinstance(parent, dict) else None
 
 
 def _size(content):

@@ -27,6 +27,10 @@ _HERE = Path(__file__).parent
 _BOOT = """
 def _autograder_boot(wire_source, agent_source, token):
     import builtins, sys, types
+    try:
+        import numpy  # now, while the process is still clean: later imports may be sabotaged
+    except ImportError:
+        pass
     from base64 import b64decode, b64encode
     from json import loads
     namespace = {"__builtins__": dict(builtins.__dict__), "__name__": "autograder_agent"}

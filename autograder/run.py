@@ -111,8 +111,16 @@ class NotebookRun:
         self._connect(process)
 
     def _connect(self, process):
-        self.session = KernelSession(process)
-        self.token = bootstrap(self.session)
+        try:
+            self.session = KernelSession(process)
+        except BaseException:
+            process.kill()
+            raise
+        try:
+            self.token = bootstrap(self.session)
+        except BaseException:
+            self.session.close(keep_directory=True)
+            raise
 
     def run_cells(self, cells):
         """Run ``cells`` (CodeCell list) in order, recording problems."""

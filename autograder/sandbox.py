@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -175,6 +174,14 @@ class KernelProcess:
         """True while the kernel process runs."""
         return self.popen.poll() is None
 
+    def wait_exit(self, timeout):
+        """Wait up to ``timeout`` seconds for the kernel to end; True if it did."""
+        try:
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
     def interrupt(self):
         """Send SIGINT, as Jupyter does to interrupt a cell."""
         if self.alive:
@@ -195,12 +202,12 @@ class KernelProcess:
             os.killpg(self.popen.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        if self.uid is not None:
-            _kill_uid(self.uid)
         try:
             self.popen.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
+        if self.uid is not None:
+            _kill_uid(self.uid)
 
     def remove(self):
         """Kill the kernel and delete its private directory and log."""
@@ -246,9 +253,11 @@ def _python_paths():
 
 
 def _kill_uid(uid):
+    """Kill every live process of ``uid`` (escaped daemons included); zombies are left."""
     for _ in range(3):
-        victims = [p for p in psutil.process_iter(["uids"])
-                   if p.info["uids"] is not None and p.info["uids"].real == uid]
+        victims = [p for p in psutil.process_iter(["uids", "status"])
+                   if p.info["uids"] is not None and p.info["uids"].real == uid
+                   and p.info["status"] != psutil.STATUS_ZOMBIE]
         if not victims:
             return
         for process in victims:
@@ -256,5 +265,4 @@ def _kill_uid(uid):
                 process.kill()
             except psutil.Error:
                 pass
-        psutil.wait_procs(victims, timeout=2)
-        time.sleep(0.01)
+        psutil.wait_procs(victims, timeout=1)
