@@ -12,6 +12,7 @@ runs with a private copy of the builtins taken before any student code ran.
 
 import json
 import re
+import sys
 from base64 import b64decode, b64encode
 
 __all__ = ["to_wire", "from_wire", "dumps", "loads", "parse", "MAX_DEPTH", "MAX_ITEMS", "MAX_BYTES"]
@@ -63,10 +64,10 @@ def _encode(value, depth, budget):
         return [_encode(item, depth + 1, budget) for item in value]
     if isinstance(value, dict):
         return _encode_dict(value, depth, budget)
-    module = type(value).__module__ or ""
-    if module.startswith("numpy"):
+    numpy, pandas = sys.modules.get("numpy"), sys.modules.get("pandas")
+    if numpy is not None and isinstance(value, (numpy.ndarray, numpy.generic)):
         return _encode_numpy(value)
-    if module.startswith("pandas"):
+    if pandas is not None and isinstance(value, (pandas.DataFrame, pandas.Series)):
         return _encode_pandas(value, depth, budget)
     raise TypeError(_unsupported(value))
 
