@@ -125,7 +125,7 @@ class QuestionReport:
         passed = sum(o.passed for o in self.outcomes)
         line = f"{q.id}: {passed} of {len(self.outcomes)} public tests passed"
         if self.hidden_points:
-            line += f" (hidden tests worth {self.hidden_points:g} points run at grading)"
+            line += f" (hidden tests worth {_points(self.hidden_points)} run at grading)"
         return line
 
     def to_text(self):
@@ -190,9 +190,9 @@ class Checker:
         earned = sum(r.score for r in reports)
         possible = sum(r.checked_points for r in reports)
         hidden = sum(r.hidden_points for r in reports)
-        summary = f"Public checks: {earned:g} of {possible:g} points."
+        summary = f"Public checks: {earned:g} of {_points(possible)}."
         if hidden:
-            summary += f" Hidden tests worth {hidden:g} more points run when your work is graded."
+            summary += f" Hidden tests worth {_points(hidden)} more run when your work is graded."
         _show_text(summary)
         return None
 
@@ -205,6 +205,10 @@ class Checker:
             return QuestionReport(question, [outcome], 0.0, discussion)
         outcomes = [run_check(check, student) for check in question.checks]
         return QuestionReport(question, outcomes, hidden)
+
+
+def _points(number):
+    return f"{number:g} point" + ("" if number == 1 else "s")
 
 
 def _user_namespace():
