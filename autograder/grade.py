@@ -26,7 +26,7 @@ from .judge import judge_reflection, run_check
 from .report import feedback_html, gradebook_csv, gradescope_json, summary_html
 from .results import QuestionResult, Result, ResultStore, write_atomic
 from .run import KernelSlot, NotebookRun, Problem
-from .sandbox import Limits, Workspace
+from .sandbox import Limits, UidLease, Workspace
 from .submission import copy_files, load_submission, student_id, submission_hash
 
 __all__ = ["GradeOptions", "grade", "grade_submission", "main"]
@@ -109,10 +109,13 @@ def _grade_in_workers(bundle, paths, store, options):
     jobs, finished = queue.Queue(), queue.Queue()
     for path in paths:
         jobs.put(path)
-    workspace = Workspace()
     count = max(1, min(options.workers, len(paths)))
+    leases = [UidLease(options.limits.uid_base, 2) for _ in range(count)] \
+        if os.geteuid() == 0 else []
+    workspace = Workspace()
     threads = [threading.Thread(target=_worker, daemon=True,
-                                args=(n, bundle, jobs, finished, store, workspace, options))
+                                args=(n, leases[n].uids if leases else (None,), bundle, jobs,
+                                      finished, store, workspace, options))
                for n in range(count)]
     for thread in threads:
         thread.start()
@@ -125,13 +128,13 @@ def _grade_in_workers(bundle, paths, store, options):
             bar.update(1)
     for thread in threads:
         thread.join()
+    for lease in leases:
+        lease.release()
     workspace.cleanup()
     return results
 
 
-def _worker(number, bundle, jobs, finished, store, workspace, options):
-    base = options.limits.uid_base + 2 * number
-    uids = (base, base + 1) if os.geteuid() == 0 else (None,)
+def _worker(number, uids, bundle, jobs, finished, store, workspace, options):
     slot = KernelSlot(workspace, uids, _limits_for(bundle, options))
     staging = workspace.root / f"staging-{number}"
     staging.mkdir(mode=0o700)
@@ -142,7 +145,12 @@ def _worker(number, bundle, jobs, finished, store, workspace, options):
             except queue.Empty:
                 return
             result = _grade_safely(bundle, path, slot, staging, options)
-            save_result(store, result, bundle.assignment.title)
+            try:
+                save_result(store, result, bundle.assignment.title)
+            except OSError as exc:  # e.g. a full disk: report it, keep the batch going
+                print(f"autograder: could not write the result of {result.student}: {exc}",
+                      file=sys.stderr)
+                result.status = "error"
             finished.put(result)
     finally:
         slot.close()

@@ -7,6 +7,7 @@ When the grader runs as root the kernel runs as an unprivileged uid (one per wor
 cannot read the grading bundle or the results.
 """
 
+import fcntl
 import json
 import os
 import secrets
@@ -22,7 +23,7 @@ import psutil
 
 from .exceptions import SandboxError
 
-__all__ = ["Limits", "Workspace", "KernelProcess"]
+__all__ = ["Limits", "Workspace", "KernelProcess", "UidLease"]
 
 GIB = 1024 ** 3
 _WRAPPER = Path(__file__).with_name("_sandbox_exec.py")
@@ -47,7 +48,8 @@ class Limits:
     network : bool, default=False
         Allow network access (otherwise a private network namespace is used where possible).
     uid_base : int, default=61000
-        When running as root, kernels run as uids ``uid_base`` .. ``uid_base + 2 * workers``.
+        When running as root, kernels run as unprivileged uids leased from ``uid_base``
+        upwards (two per worker; see :class:`UidLease`).
     """
 
     memory: int = 2 * GIB
@@ -63,6 +65,53 @@ class Limits:
         return {"memory": self.memory, "cpu": self.cpu_seconds, "file_size": self.file_size,
                 "processes": self.processes if separate_uid else None,
                 "open_files": self.open_files, "core": 0}
+
+
+class UidLease:
+    """Exclusive use of unprivileged uids, shared safely between concurrent grader processes.
+
+    Each uid in ``base .. base + span`` has a lock file in a root-only folder; holding its
+    ``flock`` means no other grader uses that uid (the lock dies with the process). Processes
+    left over under a newly leased uid (from a grader that crashed) are killed.
+
+    Parameters
+    ----------
+    base : int
+        First uid of the range.
+    count : int
+        How many uids to lease.
+    span : int, default=1000
+        Size of the range searched.
+    """
+
+    def __init__(self, base, count, span=1000):
+        folder = Path(tempfile.gettempdir()) / f"autograder-uids-{os.geteuid()}"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        info = folder.lstat()
+        if info.st_uid != os.geteuid() or info.st_mode & 0o077 or folder.is_symlink():
+            raise SandboxError(f"{folder} is not a private folder of this user; remove it")
+        self.uids, self._handles = [], []
+        for uid in range(base, base + span):
+            if len(self.uids) == count:
+                break
+            handle = os.open(folder / f"{uid}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(handle)
+                continue
+            _kill_uid(uid)
+            self.uids.append(uid)
+            self._handles.append(handle)
+        if len(self.uids) < count:
+            self.release()
+            raise SandboxError(f"no free sandbox uid between {base} and {base + span}")
+
+    def release(self):
+        """Give the uids back."""
+        for handle in self._handles:
+            os.close(handle)
+        self._handles = []
 
 
 class Workspace:
