@@ -1,6 +1,5 @@
 """The authoring-format parser: every validation error names the cell, question and fix."""
 
-import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
