@@ -5,6 +5,7 @@
 // - Icons inside labelled buttons are decorative: hidden from assistive technology.
 // - The table of contents' expand/collapse toggles (<summary> with only an icon) get a name.
 // - Widget sliders get the name of their visible label.
+// - The bibliography's citation list claims role="list" without list items: drop the claim.
 (function () {
   function labelInName(element) {
     var text = element.textContent.replace(/\s+/g, " ").trim();
@@ -38,6 +39,9 @@
     root.querySelectorAll("button[aria-label]").forEach(hideIcons);
     root.querySelectorAll("details > summary").forEach(nameSummary);
     root.querySelectorAll("[role='slider']").forEach(nameSlider);
+    root.querySelectorAll(".citation-list[role='list']").forEach(function (list) {
+      list.removeAttribute("role");
+    });
   }
   function start() {
     repair(document);
