@@ -51,12 +51,17 @@ def to_wire(value):
     return _encode(value, 0, budget)
 
 
-def _encode(value, depth, budget):
+def _spend(depth, budget):
+    """Count one more item against the size and depth bounds both directions share."""
     if depth > MAX_DEPTH:
         raise ValueError(f"the value is nested more than {MAX_DEPTH} levels deep")
     budget[0] -= 1
     if budget[0] < 0:
         raise ValueError(f"the value has more than {MAX_ITEMS} items")
+
+
+def _encode(value, depth, budget):
+    _spend(depth, budget)
     scalar = _encode_scalar(value)
     if scalar is not _NOT_SCALAR:
         return scalar
@@ -229,11 +234,7 @@ def from_wire(data):
 
 
 def _decode(data, depth, budget):
-    if depth > MAX_DEPTH:
-        raise ValueError(f"the value is nested more than {MAX_DEPTH} levels deep")
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise ValueError(f"the value has more than {MAX_ITEMS} items")
+    _spend(depth, budget)
     kind = type(data)
     if data is None or kind in (bool, int, float, str):
         return data
