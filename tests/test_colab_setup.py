@@ -64,6 +64,10 @@ def test_setup_cell_install_works_in_a_clean_venv(tmp_path):
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
+    # Colab's pip is current; the one a 3.11 venv bundles cannot read a git+file:// requirement.
+    pip = subprocess.run([python, "-m", "pip", "install", "--quiet", "pip==26.3"],
+                         capture_output=True, text=True, timeout=300)
+    assert pip.returncode == 0, pip.stderr[-3000:]
     script = (
         "import sys, types\n"
         "sys.modules['google.colab'] = types.ModuleType('google.colab')\n"
