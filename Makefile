@@ -42,7 +42,8 @@ _vendor/.installed: node_modules/.installed
 	cp node_modules/requirejs/require.js _vendor/require.min.js
 	cd node_modules/@jupyter-widgets/html-manager/dist && \
 		cp embed-amd.js *.woff* *.ttf *.eot *.svg ../../../../_vendor/@jupyter-widgets/html-manager/dist/
-	cp -r node_modules/mathjax/es5/. _vendor/mathjax/
+	# MathJax 3: the one combined component the book loads, and what it loads on demand.
+	cd node_modules/mathjax/es5 && cp -r tex-chtml.js input output ui a11y adaptors sre ../../../_vendor/mathjax/
 	touch $@
 
 assets: _vendor/.installed

@@ -2,7 +2,8 @@
 
 Every page is loaded from a server on 127.0.0.1 and checked for console errors, requests that
 leave the machine, images without alt text, launch buttons that point elsewhere, widgets that
-did not render, and serious accessibility violations (axe-core).
+did not render, formulas MathJax did not typeset, and serious accessibility violations
+(axe-core).
 """
 
 import functools
@@ -104,6 +105,7 @@ def test_page(browser, server, page):
     try:
         if _has_widget_state(page):
             _check_widgets(visit.page)
+        _check_math(visit.page)
         _check_images(visit.page)
         notebook = _source_notebook(page)
         if notebook is not None:
@@ -121,6 +123,13 @@ def _check_widgets(page):
     assert rendered > 0, "the page saved widget state but no widget rendered"
     broken = page.locator("text=/Error displaying widget|kernel required|Loading widget/i").count()
     assert broken == 0, "a widget failed to render from its saved state"
+
+
+def _check_math(page):
+    formulas = page.locator("span.math, div.math").count()
+    if formulas:
+        page.wait_for_function(
+            f"document.querySelectorAll('mjx-container').length >= {formulas}", timeout=15000)
 
 
 def _check_images(page):
