@@ -40,8 +40,11 @@ node_modules/.installed: package.json package-lock.json
 _vendor/.installed: node_modules/.installed
 	rm -rf _vendor && mkdir -p _vendor/@jupyter-widgets/html-manager/dist _vendor/mathjax
 	cp node_modules/requirejs/require.js _vendor/require.min.js
+	# The widget manager resolves its fonts against whichever of its modules loads first: the
+	# dist folder or @jupyter-widgets/ (base, controls). Serve them from both.
 	cd node_modules/@jupyter-widgets/html-manager/dist && \
-		cp embed-amd.js *.woff* *.ttf *.eot *.svg ../../../../_vendor/@jupyter-widgets/html-manager/dist/
+		cp embed-amd.js *.woff* *.ttf *.eot *.svg ../../../../_vendor/@jupyter-widgets/html-manager/dist/ && \
+		cp *.woff* *.ttf *.eot *.svg ../../../../_vendor/@jupyter-widgets/
 	# MathJax 3: the one combined component the book loads, and what it loads on demand.
 	cd node_modules/mathjax/es5 && cp -r tex-chtml.js input output ui a11y adaptors sre ../../../_vendor/mathjax/
 	touch $@

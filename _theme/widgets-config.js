@@ -1,7 +1,8 @@
 // Loaded before the widget manager (embed-amd.js) on pages with widgets.
 //
-// 1. The widget manager finds its fonts relative to its RequireJS module address: point
-//    RequireJS at this site's own copy, so pages at any depth load them from here, not a CDN.
+// 1. The widget manager finds its fonts relative to the RequireJS address of one of its modules
+//    (make assets puts them beside each): point RequireJS at this site's own copy, so pages at
+//    any depth load them from here, not from a CDN.
 require.config({ baseUrl: document.documentElement.dataset.content_root + "_static/" });
 
 // 2. The widget manager typesets widget labels with MathJax 2's API (MathJax.Hub.Queue); this
