@@ -99,10 +99,7 @@ def write_notebook(nb):
 def student_notebook(assignment):
     """Build the student notebook for a parsed ``assignment``."""
     colab = _colab_cell(assignment)
-    cells = [_copy_cell(colab)] if colab else []
-    cells.append(_code("# Self-check: run this cell first; it loads the public tests.\n"
-                       "from autograder import Checker\n"
-                       f'check = Checker("""\n{encode_public(assignment)}\n""")', "checker"))
+    cells = []
     for item in assignment.cells:
         if item.cell is colab or item.role in ("test", "discussion"):
             continue
@@ -117,7 +114,20 @@ def student_notebook(assignment):
             cell["metadata"]["autograder"] = {"question": item.question}
         cells.append(cell)
     cells.append(_code("check.all()", "check"))
-    return _notebook(assignment, cells)
+    return _notebook(assignment, _with_checker(assignment, colab, cells))
+
+
+def _with_checker(assignment, colab, cells):
+    """Put the Colab cell first, then the title (if the notebook opens with text), then the
+    cell that creates the checker: folded away in the book, as its data is long."""
+    head = [_copy_cell(colab)] if colab else []
+    if cells and cells[0]["cell_type"] == "markdown":
+        head.append(cells.pop(0))
+    checker = _code("# Self-check: run this cell first; it loads the public tests.\n"
+                    "from autograder import Checker\n"
+                    f'check = Checker("""\n{encode_public(assignment)}\n""")', "checker")
+    checker["metadata"]["tags"] = ["hide-input"]
+    return head + [checker] + cells
 
 
 def reference_notebook(assignment):

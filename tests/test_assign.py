@@ -23,7 +23,9 @@ def test_student_notebook_layout(output):
     nb = nbformat.read(output.notebook, as_version=4)
     assert nb.cells[0].source == source.cells[0].source and "google.colab" in nb.cells[0].source
     assert nb.cells[0].metadata["tags"] == ["remove-cell"]
-    assert nb.cells[1].metadata["autograder"] == {"role": "checker"}
+    assert nb.cells[1].cell_type == "markdown" and nb.cells[1].source.startswith("# ")
+    assert nb.cells[2].metadata["autograder"] == {"role": "checker"}
+    assert nb.cells[2].metadata["tags"] == ["hide-input"]
     assert nb.cells[-1].source == "check.all()"
     assert all(c.cell_type != "raw" for c in nb.cells)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
