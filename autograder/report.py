@@ -19,7 +19,7 @@ _STYLE = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem aut
           "line-height:1.5;color:#1a1a1a}table{border-collapse:collapse;width:100%;"
           "margin:.5rem 0 1.5rem}th,td{border:1px solid #888;padding:.35rem .5rem;"
           "text-align:left;vertical-align:top}th{background:#eee}.pass{color:#0b6b0b}"
-          ".fail{color:#a00000}")
+          ".fail{color:#a00000}img{max-width:100%;height:auto}")
 
 
 def _page(title, body):
