@@ -2,16 +2,21 @@
 
 import pathlib
 
-import pytest
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BUILD = ROOT / "_build" / "html"
+SAMPLE_EXERCISE = ROOT / "exercises" / "00-how-to-use"  # the autograder's own sample
 
 
-def toc_files(toc=None):
+def load_toc():
+    """The parsed ``_toc.yml``."""
+    return yaml.safe_load((ROOT / "_toc.yml").read_text())
+
+
+def toc_files():
     """Every document the table of contents lists, as paths without suffix, in order."""
-    toc = toc if toc is not None else yaml.safe_load((ROOT / "_toc.yml").read_text())
+    toc = load_toc()
     found = [toc["root"]]
 
     def walk(entries):
@@ -26,16 +31,16 @@ def toc_files(toc=None):
     return found
 
 
+def chapter_notebooks():
+    """The chapters' section notebooks."""
+    return sorted(ROOT.glob("chapters/*/*.ipynb"))
+
+
 def book_notebooks():
     """Notebooks that are pages of the book (chapters and student exercise notebooks)."""
-    return sorted(ROOT.glob("chapters/*/*.ipynb")) + sorted(ROOT.glob("exercises/*/exercise.ipynb"))
+    return chapter_notebooks() + sorted(ROOT.glob("exercises/*/exercise.ipynb"))
 
 
 def all_notebooks():
     """Every notebook a reader or an instructor opens, including exercise sources."""
     return book_notebooks() + sorted(ROOT.glob("exercises/*/source.ipynb"))
-
-
-@pytest.fixture(scope="session")
-def root():
-    return ROOT

@@ -2,15 +2,13 @@
 
 import json
 import stat
-from pathlib import Path
 
 import nbformat
 import pytest
 
+from conftest import SAMPLE_EXERCISE as SAMPLE
 from autograder.assign import assign
 from autograder.exceptions import FormatError
-
-SAMPLE = Path(__file__).resolve().parent.parent / "exercises" / "00-how-to-use"
 
 
 @pytest.fixture(scope="module")

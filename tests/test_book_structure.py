@@ -5,9 +5,7 @@ import re
 
 import nbformat
 import pytest
-import yaml
-
-from conftest import ROOT, all_notebooks, book_notebooks, toc_files
+from conftest import ROOT, all_notebooks, book_notebooks, chapter_notebooks, load_toc, toc_files
 
 # The tags Jupyter Book and nbval act on. A misspelt tag (say `remove_input`) does nothing.
 KNOWN_TAGS = {
@@ -35,7 +33,7 @@ def _pages_on_disk():
 
 
 def test_toc_is_a_numbered_jb_book():
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    toc = load_toc()
     assert toc["format"] == "jb-book"
     chapters_part = [p for p in toc["parts"] if p["caption"] == "Chapters"]
     assert chapters_part and chapters_part[0].get("numbered")
@@ -54,7 +52,7 @@ def test_every_page_on_disk_is_in_the_toc():
 
 
 def test_sections_live_in_their_chapter_folder():
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    toc = load_toc()
     for part in toc["parts"]:
         for chapter in part["chapters"]:
             folder = chapter["file"].rsplit("/", 1)[0]
@@ -88,7 +86,7 @@ def _figure_cells(nb):
             yield index, cell
 
 
-@pytest.mark.parametrize("path", sorted(ROOT.glob("chapters/*/*.ipynb")),
+@pytest.mark.parametrize("path", chapter_notebooks(),
                          ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_figures_have_alt_text_and_captions(path):
     nb = nbformat.read(path, as_version=4)
@@ -100,7 +98,7 @@ def test_figures_have_alt_text_and_captions(path):
         assert caption.strip(), f"{path.name} cell {index}: figure needs a caption naming its source"
 
 
-@pytest.mark.parametrize("path", sorted(ROOT.glob("chapters/*/*.ipynb")),
+@pytest.mark.parametrize("path", chapter_notebooks(),
                          ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_headings_are_in_order(path):
     nb = nbformat.read(path, as_version=4)

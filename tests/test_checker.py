@@ -2,16 +2,14 @@
 
 import base64
 import json
-from pathlib import Path
 
 import nbformat
 import pytest
 
+from conftest import SAMPLE_EXERCISE as SAMPLE
 from autograder import Checker
 from autograder.assign import student_notebook
 from autograder.source import parse_source
-
-SAMPLE = Path(__file__).resolve().parent.parent / "exercises" / "00-how-to-use"
 
 
 @pytest.fixture(scope="module")

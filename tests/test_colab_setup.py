@@ -12,7 +12,8 @@ import pytest
 from aiopen import colab
 from conftest import ROOT, all_notebooks
 
-SOURCE = colab.setup_cell_source(colab.repository_url(ROOT / "_config.yml"))
+URL = colab.repository_url(ROOT / "_config.yml")
+SOURCE = colab.setup_cell_source(URL)
 
 
 @pytest.mark.parametrize("path", all_notebooks(), ids=lambda p: p.relative_to(ROOT).as_posix())
@@ -40,7 +41,7 @@ def test_setup_cell_installs_the_course_packages_in_colab(monkeypatch):
     assert len(calls) == 1
     (command,), options = calls[0]
     assert command[:4] == [sys.executable, "-m", "pip", "install"]
-    assert command[-1] == colab.install_spec(colab.repository_url(ROOT / "_config.yml"))
+    assert command[-1] == colab.install_spec(URL)
     assert options == {"check": True}
 
 

@@ -7,15 +7,14 @@ per-question scores in ``submissions/expected.json``. New exercises are picked u
 """
 
 import json
-from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from autograder.assign import assign
 from autograder.bundle import read_bundle
 from autograder.grade import GradeOptions, grade
 
-ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted(ROOT.glob("exercises/*/source.ipynb"))
 
 
