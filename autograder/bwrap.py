@@ -15,7 +15,9 @@ Inside the sandbox a kernel sees:
 - ``/run/kernel``: a small tmpfs for its ZeroMQ sockets, reached by the grader through
   ``/proc/<pid>/root``;
 - a private ``/proc`` (its own processes only), a minimal ``/dev``, and new PID, IPC, UTS,
-  network (loopback only) and, without root, user namespaces.
+  network (loopback only) and, without root, user namespaces. bubblewrap's own init is PID 1
+  and the kernel its child: when the kernel ends, init ends and the kernel of the operating
+  system kills every process left in the namespace.
 """
 
 import os
@@ -75,7 +77,7 @@ class View:
 def bwrap_arguments(view):
     """The ``bwrap`` arguments (without the program name and the command) for ``view``."""
     args = ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-            "--die-with-parent", "--new-session", "--as-pid-1", "--hostname", "sandbox"]
+            "--die-with-parent", "--new-session", "--hostname", "sandbox"]
     if not view.network:
         args.append("--unshare-net")
     if view.user_namespace:

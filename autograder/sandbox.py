@@ -292,7 +292,7 @@ class KernelProcess:
             return "the memory limit was reached"
         if code < 0:
             return f"killed by signal {signal.Signals(-code).name}"
-        if code > 128 and self.status.get("bubblewrap", "").startswith("bubblewrap"):
+        if code > 128 and self.home is None:  # bubblewrap reports a signal as 128 + number
             return f"killed by signal {_signal_name(code - 128)}"
         return f"exit code {code}"
 
@@ -362,20 +362,21 @@ def _start_bwrap(workspace, inbox, log, uid, limits):
         if info is None:
             raise SandboxError(f"bubblewrap could not start the kernel sandbox "
                                f"({_exit_of(popen)}): {kernel.stderr_tail()}")
-        kernel.pid = int(info["child-pid"])
+        init = int(info["child-pid"])
         if group is not None:
-            _join(group, (popen.pid, kernel.pid))
+            _join(group, (popen.pid, init))
         pipes.release("block")
         status = pipes.read_json("status", timeout=30)
         if status is None:
             raise SandboxError(f"the kernel sandbox could not start ({_exit_of(popen)}): "
                                f"{kernel.stderr_tail()}")
+        kernel.pid = _only_child(init)
     except BaseException:
         pipes.close_all()
         kernel.remove(keep_inbox=True)
         raise
     pipes.close_all()
-    root = f"/proc/{kernel.pid}/root"
+    root = f"/proc/{init}/root"
     kernel.connection = _connection(root + bwrap.SOCKETS + "/k", key)
     kernel.status = {"bubblewrap": version, **status,
                      "namespaces": "pid, ipc, uts, mount" + ("" if limits.network else
@@ -386,6 +387,17 @@ def _start_bwrap(workspace, inbox, log, uid, limits):
                      "resources": group.describe() if group else
                      "per process only (no control group without root)"}
     return kernel
+
+
+def _only_child(pid):
+    """The one child of bubblewrap's init: the kernel (the wrapper exec'd into it)."""
+    try:
+        children = psutil.Process(pid).children()
+    except psutil.Error:
+        children = []
+    if len(children) != 1:
+        raise SandboxError(f"the kernel sandbox's init has {len(children)} children, not 1")
+    return children[0].pid
 
 
 def _join(group, pids):

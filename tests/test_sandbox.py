@@ -225,7 +225,7 @@ def test_bwrap_arguments_show_only_the_interpreter():
     assert "/opt/python" in binds and "/w/inbox" in binds
     assert not any(b in ("/", "/home", "/root", "/tmp", "/work") for b in binds)
     for flag in ("--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-user",
-                 "--die-with-parent", "--as-pid-1", "--disable-userns"):
+                 "--die-with-parent", "--disable-userns"):
         assert flag in args
     assert args[args.index("--tmpfs", args.index("--size")) + 1] == bwrap.HOME
     assert args[-5:] == ["--remount-ro", "/", "--chdir", bwrap.HOME, "--clearenv"]
