@@ -270,3 +270,16 @@ def test_sockets_are_refused_as_submissions(tmp_path, bundle):
     finally:
         server.close()
     assert "not a regular file" in results[0].problems[0].message
+
+
+@pytest.mark.slow
+def test_the_fallback_grades_and_says_what_it_lacks(bundle, tmp_path):
+    path = tmp_path / "plain.ipynb"
+    path.write_text(notebook([("q1", "secret_answer = 0"),
+                              ("q2", "def double(x):\n    return 2 * x"), "import os\nos._exit(3)",
+                              ("q3", "name = 'Ada'")]))
+    limits = Limits(bubblewrap=False, uid_base=63000)
+    result = grade(bundle, [path], tmp_path / "out", GradeOptions(quiet=True, limits=limits))[0]
+    assert result.score == 4 and [p.kind for p in result.problems] == ["crash"]
+    assert result.sandbox["bubblewrap"].startswith("not used")
+    assert result.sandbox["filesystem"].startswith("host file system")
