@@ -10,7 +10,7 @@ BOOK_FLAGS := -W -n --keep-going --builder html
 CHAPTER_NOTEBOOKS = $(sort $(wildcard chapters/*/*.ipynb))
 ALL_NOTEBOOKS = $(CHAPTER_NOTEBOOKS) $(sort $(wildcard exercises/*/source.ipynb))
 
-.PHONY: help venv assets book test test-package test-notebooks test-browser chromium \
+.PHONY: help venv assets book test test-package test-notebooks test-browser chromium sandbox \
         setup-cells exercises bench clean
 
 help:
@@ -72,7 +72,13 @@ chromium:
 		echo "Installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test-package: venv
+# The grader's kernel sandbox (bubblewrap); without it the grader falls back to plain processes.
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || { \
+		echo "Installing Debian's bubblewrap for the grader's sandbox"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; }
+
+test-package: venv sandbox
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile -m "not browser" tests
 
 test-notebooks: venv

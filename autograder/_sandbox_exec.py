@@ -1,12 +1,15 @@
-"""Enter the sandbox, then exec the kernel. Run as ``python -I -S _sandbox_exec.py CONFIG -- CMD``.
+"""Last steps into the sandbox, then exec the kernel: ``python -I -S _sandbox_exec.py CONFIG -- CMD``.
 
-Standard library only, no site packages: it runs before the kernel, possibly as root. In order:
-new session, private network namespace (when allowed), resource limits, drop to the
-unprivileged uid, private working directory, report what was achieved on a pipe, exec.
+Standard library only, no site packages: it runs before the kernel, possibly as root. Inside
+bubblewrap (which has already made the namespaces and the file system view) it gives the
+kernel's private tmpfs mounts to the sandbox uid, sets the resource limits, drops from root to
+that uid, reports what was achieved on a pipe and execs the kernel.
 
-When Python itself lives under a directory the unprivileged uid cannot enter (e.g. a pyenv
-under ``/root``), a private mount namespace hides that directory behind an empty tmpfs and
-bind-mounts back, read-only, only the paths the kernel needs (``expose``).
+In the fallback without bubblewrap (``"isolate": true``) it also starts a new session and a
+private network namespace (when allowed) and, when Python lives under a directory the
+unprivileged uid cannot enter (e.g. a pyenv under ``/root``), a private mount namespace that
+hides that directory behind an empty tmpfs and bind-mounts back, read-only, only the paths the
+kernel needs (``expose``).
 """
 
 import ctypes
@@ -18,6 +21,7 @@ import sys
 CLONE_NEWNET = 0x40000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNS = 0x00020000
+PR_SET_NO_NEW_PRIVS = 38
 MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
 LIMITS = {"memory": resource.RLIMIT_AS, "cpu": resource.RLIMIT_CPU,
           "file_size": resource.RLIMIT_FSIZE, "processes": resource.RLIMIT_NPROC,
@@ -86,8 +90,16 @@ def apply_limits(limits):
             resource.setrlimit(LIMITS[name], (int(value), int(value)))
 
 
+def no_new_privileges():
+    """Make sure no program run later gains privileges (set-uid binaries, file capabilities)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+
+
 def drop_privileges(uid, gid):
     """Become ``uid``/``gid`` with no supplementary groups (only when running as root)."""
+    no_new_privileges()
     if uid is None or os.geteuid() != 0:
         return "unchanged"
     os.setgroups([])
@@ -99,21 +111,28 @@ def drop_privileges(uid, gid):
 def main(argv):
     config = json.loads(argv[1])
     command = argv[argv.index("--") + 1:]
-    os.setsid()
-    status = {"network": isolate_network() if config["network"] else "allowed"}
+    isolate = config.get("isolate", False)
+    if isolate:
+        os.setsid()
+    status = {"network": isolate_network() if isolate and config["network"] else None}
     uid = config.get("uid") if os.geteuid() == 0 else None
     if uid is not None:
-        try:
-            status["mounts"] = expose_paths(config["expose"], uid)
-        except OSError as exc:
-            status["mounts"] = f"failed: {exc}"
-            uid = None
+        for path in config.get("own", []):
+            os.chown(path, uid, uid)
+        if isolate:
+            try:
+                status["mounts"] = expose_paths(config["expose"], uid)
+            except OSError as exc:
+                status["mounts"] = f"failed: {exc}"
+                uid = None
     apply_limits(config["limits"])
     status["user"] = drop_privileges(uid, uid)
+    if not isolate:
+        status["user"] += " (own user namespace)" if uid is None else ""
     os.chdir(config["cwd"])
     os.umask(0o077)
     with os.fdopen(config["status_fd"], "w") as pipe:
-        pipe.write(json.dumps(status))
+        pipe.write(json.dumps({k: v for k, v in status.items() if v is not None}))
     os.execv(command[0], command)
 
 

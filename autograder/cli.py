@@ -49,16 +49,22 @@ def assign(source, out, no_verify, workers):
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
               help="Seconds per submission [default: from the bundle].")
 @click.option("--memory", default=f"{Limits().memory // 2**20}M", show_default=True,
-              help="Memory limit per kernel, e.g. 2G or 1500M.")
+              help="Memory limit per kernel (all its processes), e.g. 2G or 1500M.")
+@click.option("--disk", default=f"{Limits().disk // 2**20}M", show_default=True,
+              help="Size of each kernel's private home, /tmp and /dev/shm, e.g. 256M.")
 @click.option("--allow-network", is_flag=True, help="Do not cut kernels off the network.")
+@click.option("--no-bubblewrap", is_flag=True,
+              help="Run kernels as plain processes even where bubblewrap works (weaker; "
+                   "for comparison).")
 def grade(bundle, submissions, out, workers, force, quiet, cell_timeout, timeout, memory,
-          allow_network):
+          disk, allow_network, no_bubblewrap):
     """Grade SUBMISSIONS (.ipynb files, folders or .zip files) with BUNDLE.
 
     The student id of each submission is its file or folder name without extension.
     """
     from . import grade as grade_module
-    limits = Limits(memory=_size(memory), network=allow_network)
+    limits = Limits(memory=_size(memory, "--memory"), disk=_size(disk, "--disk"),
+                    network=allow_network, bubblewrap=not no_bubblewrap)
     _exit(lambda: grade_module.main(bundle, submissions, out=out, workers=workers, force=force,
                                     quiet=quiet, cell_timeout=cell_timeout, timeout=timeout,
                                     limits=limits))
@@ -99,7 +105,7 @@ def _number_or_text(value):
     return value
 
 
-def _size(text):
+def _size(text, option):
     units = {"K": 2**10, "M": 2**20, "G": 2**30}
     text = text.strip().upper().removesuffix("B").removesuffix("I")
     try:
@@ -108,7 +114,7 @@ def _size(text):
         return int(text)
     except ValueError:
         raise click.BadParameter(f"{text!r} is not a size; write e.g. 2G or 1500M",
-                                 param_hint="--memory") from None
+                                 param_hint=option) from None
 
 
 def _exit(action):

@@ -12,6 +12,7 @@ bundle, and rebuilds the gradebook and summary from all results at the end.
 
 import os
 import queue
+import shutil
 import sys
 import threading
 import time
@@ -27,7 +28,7 @@ from .report import feedback_html, gradebook_csv, gradescope_json, summary_html
 from .results import QuestionResult, Result, ResultStore, write_atomic
 from .run import KernelSlot, NotebookRun, Problem
 from .sandbox import Limits, UidLease, Workspace
-from .submission import copy_files, load_submission, student_id, submission_hash
+from .submission import Submission, copy_files, load_submission, student_id, submission_hash
 
 __all__ = ["GradeOptions", "grade", "grade_submission", "main"]
 
@@ -88,21 +89,34 @@ def grade(bundle, paths, out, options=GradeOptions()):
 
 
 def _plan(bundle, paths, store, force):
-    todo, skipped, seen = [], [], set()
+    todo, skipped, owners = [], [], {}
     for path in map(Path, paths):
-        student = student_id(path)
-        if student in seen:
-            print(f"autograder: skipping {path}: student id {student!r} is used by another "
-                  "submission; rename one of them", file=sys.stderr)
-            skipped.append(Result(student, bundle.assignment.id, "failed"))
+        owners.setdefault(student_id(path), []).append(path)
+    for student, claimed in owners.items():
+        if len(claimed) > 1:
+            skipped.append(_clash(bundle, store, student, claimed))
             continue
-        seen.add(student)
-        sha = submission_hash(path) if path.exists() else ""
+        path = claimed[0]
+        try:
+            sha = submission_hash(path)
+        except Exception:  # unreadable: grading it will say why
+            sha = ""
         if not force and sha and store.is_done(student, bundle.sha256, sha):
             skipped.append(store.load(student))
         else:
             todo.append(path)
     return todo, skipped
+
+
+def _clash(bundle, store, student, paths):
+    """One failed result for a student id that several submissions claim."""
+    names = " and ".join(p.name + ("/" if p.is_dir() else "") for p in paths)
+    result = _failure(bundle, paths[0], "input", f"{names} all belong to student id "
+                      f"{student!r}; keep one of them (or rename the others) and grade again")
+    print(f"autograder: {names} all belong to student id {student!r}; none was graded",
+          file=sys.stderr)
+    _save_quietly(store, result, bundle.assignment.title)
+    return result
 
 
 def _grade_in_workers(bundle, paths, store, options):
@@ -119,22 +133,43 @@ def _grade_in_workers(bundle, paths, store, options):
                for n in range(count)]
     for thread in threads:
         thread.start()
+    try:
+        results = _collect(bundle, paths, finished, threads, options)
+    finally:
+        for thread in threads:
+            thread.join(timeout=60)
+        for lease in leases:
+            lease.release()
+        workspace.cleanup()
+    return results
+
+
+def _collect(bundle, paths, finished, threads, options):
+    """Results as workers finish them; if every worker has stopped, the rest as errors."""
     results = []
     bar = tqdm(total=len(paths), unit="submission", file=sys.stderr,
                disable=options.quiet or not sys.stderr.isatty())
     with bar:
         while len(results) < len(paths):
-            results.append(finished.get())
-            bar.update(1)
-    for thread in threads:
-        thread.join()
-    for lease in leases:
-        lease.release()
-    workspace.cleanup()
+            try:
+                results.append(finished.get(timeout=1.0))
+                bar.update(1)
+                continue
+            except queue.Empty:
+                pass
+            if not any(thread.is_alive() for thread in threads) and finished.empty():
+                done = {r.student for r in results}
+                for path in paths:
+                    if student_id(path) not in done:
+                        results.append(_failure(bundle, path, "internal", "the grading workers "
+                                                "stopped before this submission; re-run to "
+                                                "grade it"))
+                break
     return results
 
 
 def _worker(number, uids, bundle, jobs, finished, store, workspace, options):
+    """Grade submissions from ``jobs`` until none is left; never stop on one's failure."""
     slot = KernelSlot(workspace, uids, _limits_for(bundle, options))
     staging = workspace.root / f"staging-{number}"
     staging.mkdir(mode=0o700)
@@ -144,16 +179,27 @@ def _worker(number, uids, bundle, jobs, finished, store, workspace, options):
                 path = jobs.get_nowait()
             except queue.Empty:
                 return
-            result = _grade_safely(bundle, path, slot, staging, options)
             try:
-                save_result(store, result, bundle.assignment.title)
-            except OSError as exc:  # e.g. a full disk: report it, keep the batch going
-                print(f"autograder: could not write the result of {result.student}: {exc}",
-                      file=sys.stderr)
+                result = _grade_safely(bundle, path, slot, staging, options)
+            except BaseException as exc:  # noqa: BLE001 - a worker must report, not vanish
+                result = _failure(bundle, path, "internal", f"the grader failed on this "
+                                  f"submission ({type(exc).__name__}: {exc}); re-run to retry")
+            if not _save_quietly(store, result, bundle.assignment.title):
                 result.status = "error"
             finished.put(result)
     finally:
         slot.close()
+
+
+def _save_quietly(store, result, title):
+    """Write a result; on failure say why on stderr and return False (the batch goes on)."""
+    try:
+        save_result(store, result, title)
+        return True
+    except Exception as exc:  # e.g. a full disk or an unwritable folder
+        print(f"autograder: could not write the result of {result.student}: "
+              f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return False
 
 
 def _limits_for(bundle, options):
@@ -164,15 +210,25 @@ def _limits_for(bundle, options):
 
 def _grade_safely(bundle, path, slot, staging, options):
     start = time.monotonic()
-    submission = load_submission(path, staging)
+    submission = None
     try:
+        submission = load_submission(path, staging)
         result = grade_submission(bundle, submission, slot, options)
     except Exception as exc:  # the grader failed, not the student: record it, go on
-        result = _empty_result(bundle, submission, "error")
-        result.problems.append(Problem("internal", f"the grader failed on this submission "
-                                       f"({type(exc).__name__}: {exc}); re-run to retry",
-                                       detail=traceback.format_exc(limit=-5)))
+        result = _failure(bundle, path, "internal", f"the grader failed on this submission "
+                          f"({type(exc).__name__}: {exc}); re-run to retry",
+                          traceback.format_exc(limit=-5), submission)
+    finally:
+        shutil.rmtree(staging / student_id(path), ignore_errors=True)
     result.seconds = round(time.monotonic() - start, 3)
+    return result
+
+
+def _failure(bundle, path, kind, message, detail="", submission=None):
+    """The result of a submission that could not be graded."""
+    submission = submission or Submission(student_id(path), Path(path))
+    result = _empty_result(bundle, submission, "error" if kind == "internal" else "failed")
+    result.problems.append(Problem(kind, message, detail=detail))
     return result
 
 
@@ -184,7 +240,7 @@ def grade_submission(bundle, submission, slot, options=GradeOptions()):
         return result
     assignment = bundle.assignment
     process = slot.take()
-    copy_files(submission, process.directory, process.uid)
+    copy_files(submission, process.inbox)
     slot.prestart()
     run = NotebookRun(slot, process, options.cell_timeout or assignment.cell_timeout,
                       options.timeout or assignment.timeout)

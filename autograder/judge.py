@@ -1,6 +1,7 @@
 """Run one test against a student and judge reflections; the same code serves self-checks
 (in the student's process) and grading (in the grader's process)."""
 
+import re
 import traceback
 from dataclasses import dataclass
 
@@ -74,7 +75,8 @@ def run_check(check, student):
     except AssertionError as exc:
         outcome.detail = _limit(f"AssertionError: {exc}" if str(exc) else "assertion failed")
     except _STUDENT_FACING as exc:
-        outcome.message = outcome.detail = _limit(str(exc))
+        outcome.detail = _limit(str(exc))
+        outcome.message = _hidden_safe(exc) if check.hidden else outcome.detail
     except Exception:  # the test itself broke on this answer: a failure, explained to staff
         outcome.detail = _limit(traceback.format_exc(limit=-3))
     else:
@@ -116,6 +118,16 @@ def count_words(text):
     if stripped.lower().rstrip(".") == "write your answer here":
         return 0
     return len(stripped.split())
+
+
+def _hidden_safe(exc):
+    """What a student may read about a hidden test's failure: not the message of an error
+    raised on the hidden inputs, which may echo them (``ValueError: bad value 4242424``)."""
+    if isinstance(exc, AnswerMissingError):
+        return str(exc)
+    match = re.search(r"raised ([A-Za-z_][A-Za-z0-9_.]*)", str(exc))
+    kind = f" ({match.group(1)})" if match else ""
+    return f"your code failed on this hidden test's inputs{kind}; test it on more cases"
 
 
 def _limit(text):

@@ -1,6 +1,8 @@
 """Talk to one sandboxed kernel: run cells under a timeout and evaluate query expressions."""
 
+import os
 import re
+import stat
 import time
 from dataclasses import dataclass, field
 
@@ -67,19 +69,21 @@ class KernelSession:
         info = process.connection
         self.session = Session(key=info["key"].encode(), signature_scheme=info["signature_scheme"],
                                username="autograder")
+        self._anchors = []
         self.context = zmq.Context()
         self.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)
         self.context.setsockopt(zmq.LINGER, 0)
         self.shell = self.context.socket(zmq.DEALER)
-        self.shell.connect(f"ipc://{info['ip']}-{info['shell_port']}")
         self.iopub = self.context.socket(zmq.SUB)
         self.iopub.setsockopt(zmq.SUBSCRIBE, b"")
-        self.iopub.connect(f"ipc://{info['ip']}-{info['iopub_port']}")
         self.poller = zmq.Poller()
         self.poller.register(self.shell, zmq.POLLIN)
         self.poller.register(self.iopub, zmq.POLLIN)
+        deadline = time.monotonic() + startup_timeout
         try:
-            self._wait_ready(startup_timeout)
+            self.shell.connect(self._anchor(f"{info['ip']}-{info['shell_port']}", deadline))
+            self.iopub.connect(self._anchor(f"{info['ip']}-{info['iopub_port']}", deadline))
+            self._wait_ready(deadline - time.monotonic())
         except BaseException:
             self._close_sockets()
             raise
@@ -88,6 +92,34 @@ class KernelSession:
     def alive(self):
         """True while the kernel process runs."""
         return self.process.alive
+
+    def _anchor(self, path, deadline):
+        """An ``ipc://`` address that always means the socket the kernel made at ``path``.
+
+        The socket lives in a folder the kernel can write. Once it is there (and before any
+        student code runs) the grader holds it open with ``O_PATH | O_NOFOLLOW`` and connects
+        through ``/proc/self/fd``, so ZeroMQ's reconnects never follow a symlink the student
+        puts in its place later.
+        """
+        while True:
+            try:
+                fd = os.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except OSError:
+                fd = None
+            if fd is not None:
+                if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                    self._anchors.append(fd)
+                    return f"ipc:///proc/self/fd/{fd}"
+                os.close(fd)
+                raise SandboxError(f"the kernel's socket {path} is not a socket")
+            if not self.process.alive:
+                raise SandboxError(f"the kernel exited while starting "
+                                   f"({self.process.exit_description()}): "
+                                   f"{self.process.stderr_tail()}")
+            if time.monotonic() > deadline:
+                raise SandboxError(f"the kernel did not start within the time limit: "
+                                   f"{self.process.stderr_tail()}")
+            time.sleep(0.01)
 
     def _send(self, msg_type, content):
         return self.session.send(self.shell, msg_type, content)["header"]["msg_id"]
@@ -205,22 +237,21 @@ class KernelSession:
             if not result.ename:
                 _record_error(result.reply, result)
 
-    def close(self, *, keep_directory=False):
-        """Close the sockets and kill the kernel; remove its private directory unless kept."""
+    def close(self, *, keep_inbox=False):
+        """Close the sockets and kill the kernel; remove its inbox unless kept."""
         try:
             self._close_sockets()
         finally:
-            if keep_directory:
-                self.process.kill()
-                self.process.log.unlink(missing_ok=True)
-            else:
-                self.process.remove()
+            self.process.remove(keep_inbox=keep_inbox)
 
 
     def _close_sockets(self):
         self.shell.close(linger=0)
         self.iopub.close(linger=0)
         self.context.term()
+        for fd in self._anchors:
+            os.close(fd)
+        self._anchors = []
 
 
 def _asked_to_exit(reply):

@@ -25,12 +25,14 @@ __all__ = ["bootstrap", "KernelStudent"]
 
 _HERE = Path(__file__).parent
 _BOOT = """
-def _autograder_boot(wire_source, agent_source, token):
-    import builtins, sys, types
+def _autograder_boot(wire_source, agent_source, token, inbox):
+    import builtins, os, shutil, sys, types
     try:
         import numpy  # now, while the process is still clean: later imports may be sabotaged
     except ImportError:
         pass
+    if os.path.isdir(inbox):  # the submission's data files, read-only: copy them beside it
+        shutil.copytree(inbox, ".", dirs_exist_ok=True, symlinks=True)
     from base64 import b64decode, b64encode
     from json import loads
     namespace = {"__builtins__": dict(builtins.__dict__), "__name__": "autograder_agent"}
@@ -46,7 +48,7 @@ def _autograder_boot(wire_source, agent_source, token):
     module.query = query
     sys.modules[token] = module
 
-_autograder_boot(WIRE, AGENT, TOKEN)
+_autograder_boot(@WIRE@, @AGENT@, @TOKEN@, @INBOX@)
 del _autograder_boot
 """
 
@@ -54,15 +56,19 @@ del _autograder_boot
 def bootstrap(session, timeout=30.0):
     """Install the answering function in a fresh kernel; return the module name to call.
 
+    It also copies the submission's data files from the kernel's read-only inbox into its
+    working folder, as the kernel's own user.
+
     Raises
     ------
     QueryError
         If the kernel fails to run the bootstrap.
     """
     token = "_autograder_" + secrets.token_hex(8)
-    code = (_BOOT.replace("WIRE", repr((_HERE / "wire.py").read_text()))
-            .replace("AGENT", repr((_HERE / "agent.py").read_text()))
-            .replace("TOKEN", repr(token)))
+    values = {"@WIRE@": (_HERE / "wire.py").read_text(),
+              "@AGENT@": (_HERE / "agent.py").read_text(), "@TOKEN@": token,
+              "@INBOX@": str(session.process.inside_inbox)}
+    code = re.sub("|".join(values), lambda m: repr(values[m.group(0)]), _BOOT)
     result = session.execute(code, timeout, silent=True)
     if result.status != "ok":
         raise QueryError(f"the grading kernel could not be prepared ({result.status}: "
@@ -81,10 +87,14 @@ class KernelStudent(Student):
         The module name returned by :func:`bootstrap`.
     timeout : float
         Seconds allowed per query (the student's function may be slow or loop).
+    on_output : callable, optional
+        Called as ``on_output(name, size)`` when answering about ``name`` printed more than
+        the output cap (the excess was discarded).
     """
 
-    def __init__(self, session, token, timeout):
+    def __init__(self, session, token, timeout, on_output=None):
         self.session, self.token, self.timeout = session, token, timeout
+        self.on_output = on_output
 
     def _ask(self, request):
         if not self.session.alive:
@@ -96,6 +106,8 @@ class KernelStudent(Student):
                       f".query({nonce!r}, {payload!r})")
         result = self.session.execute("", self.timeout, silent=True,
                                       user_expressions={nonce: expression})
+        if result.truncated and self.on_output is not None:
+            self.on_output(request["name"], result.output_bytes)
         if result.status in ("timeout", "stuck"):
             raise QueryError(f"the notebook took longer than {self.timeout:g} s to answer "
                              f"about `{request['name']}` (an endless loop?)")

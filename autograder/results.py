@@ -11,6 +11,7 @@ Layout of the output folder::
 
 import json
 import os
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -106,13 +107,23 @@ class Result:
 
 
 def write_atomic(path, text):
-    """Write ``text`` to ``path`` via a temporary file and ``os.replace`` (mode 0600)."""
+    """Write ``text`` to ``path`` via a temporary file and ``os.replace`` (mode 0600).
+
+    Text a student's code produced may hold lone surrogates, which UTF-8 cannot encode; they
+    are written as ``\\udXXX`` escapes (valid inside JSON strings too). On any failure the
+    temporary file is removed and ``path`` keeps its previous content.
+    """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    data = text.encode("utf-8", "backslashreplace")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class ResultStore:

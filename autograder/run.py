@@ -74,9 +74,13 @@ class KernelSlot:
             self._next = self._launch()
 
     def relaunch(self, old):
-        """Start a replacement for ``old`` with the same uid and private directory."""
+        """Start a fresh replacement for ``old``: same uid and inbox, new private places.
+
+        Nothing the old kernel wrote survives (its home was a tmpfs), so a file it planted,
+        such as an IPython startup file, cannot run in the replacement.
+        """
         return KernelProcess.launch(self.workspace, uid=old.uid, limits=self.limits,
-                                    directory=old.directory)
+                                    inbox=old.inbox)
 
     def _launch(self):
         return KernelProcess.launch(self.workspace, uid=next(self._uids), limits=self.limits)
@@ -108,6 +112,7 @@ class NotebookRun:
         self.problems, self.notes, self.ran = [], [], []
         self.restarts, self.broken = 0, False
         self.sandbox = dict(process.status)
+        self._stderr_seen, self._flooded = 0, set()
         self._connect(process)
 
     def _connect(self, process):
@@ -119,7 +124,7 @@ class NotebookRun:
         try:
             self.token = bootstrap(self.session)
         except BaseException:
-            self.session.close(keep_directory=True)
+            self.session.close(keep_inbox=True)
             raise
 
     def run_cells(self, cells):
@@ -137,6 +142,7 @@ class NotebookRun:
             self._problem("output", f"cell {cell.number} printed {result.output_bytes:,} "
                           f"characters; output beyond {OUTPUT_CAP // 2**20} MB was discarded",
                           cell)
+        self._check_stderr(cell)
         if result.status in ("ok", "error"):
             self.ran.append(cell)
         if result.status == "error":
@@ -169,8 +175,9 @@ class NotebookRun:
             return False
         self.restarts += 1
         old = self.session.process
-        self.session.close(keep_directory=True)
+        self.session.close(keep_inbox=True)
         self._connect(self.slot.relaunch(old))
+        self._stderr_seen = 0
         replayed = self._replay()
         self.notes.append(f"kernel restarted {when}; re-ran {replayed} earlier cell(s) so later "
                           "answers could still be graded")
@@ -178,13 +185,34 @@ class NotebookRun:
 
     def _replay(self):
         for count, cell in enumerate(self.ran):
-            result = self.session.execute(cell.source, self.cell_timeout)
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                self.broken = True
+                self.notes.append("the notebook used its whole time limit while earlier cells "
+                                  "were re-run after a restart")
+                return count
+            result = self.session.execute(cell.source, min(self.cell_timeout, remaining))
             if result.status in ("dead", "stuck"):
                 self.broken = True
                 self.notes.append(f"re-running cell {cell.number} failed ({result.status}); "
                                   "grading what the notebook had defined by then")
                 return count
         return len(self.ran)
+
+    def _check_stderr(self, cell):
+        """Record output written straight to the process's error stream (not through Jupyter)."""
+        size = self.session.process.stderr_bytes()
+        if size - self._stderr_seen > OUTPUT_CAP:
+            self._problem("output", f"cell {cell.number} wrote {size - self._stderr_seen:,} "
+                          "bytes straight to the error stream (file descriptor 2); that "
+                          "output is not shown", cell)
+        self._stderr_seen = size
+
+    def _query_flood(self, name, size):
+        if name not in self._flooded:
+            self._flooded.add(name)
+            self._problem("output", f"answering a test about `{name}` printed {size:,} "
+                          f"characters; output beyond {OUTPUT_CAP // 2**20} MB was discarded")
 
     def _not_run(self, cells):
         if not cells:
@@ -202,8 +230,8 @@ class NotebookRun:
         """The ``student`` for tests, reviving the kernel first if a query crashed it."""
         if not self.session.alive and not self.broken:
             self.revive("after it crashed while answering a test")
-        return KernelStudent(self.session, self.token, self.cell_timeout)
+        return KernelStudent(self.session, self.token, self.cell_timeout, self._query_flood)
 
     def close(self):
-        """Kill the kernel and remove its private directory."""
+        """Kill the kernel (and all it started) and remove its inbox."""
         self.session.close()

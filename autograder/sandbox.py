@@ -1,32 +1,49 @@
-"""Start kernels in a sandbox: own process, private directory, limits, no network, other uid.
+"""Start kernels in a sandbox, and make sure nothing of them is left when they end.
 
-Each kernel gets a fresh private directory (mode 0700, owned by the kernel's uid) that holds
-only its submission's files, its connection file and its ZeroMQ ``ipc`` sockets: unix sockets
-work across the kernel's private network namespace, where TCP on the host's loopback would not.
-When the grader runs as root the kernel runs as an unprivileged uid (one per worker slot) that
-cannot read the grading bundle or the results.
+With bubblewrap (the default on Linux, see :mod:`autograder.bwrap`) each kernel gets new PID,
+IPC, UTS, mount and network namespaces, a read-only view of the interpreter and nothing else of
+the host, private size-capped tmpfs mounts for its home, ``/tmp``, ``/var/tmp`` and
+``/dev/shm``, and the submission's files read-only. The kernel is PID 1 of its namespace, so
+when it ends the kernel kills every process it started. As root it also runs as a leased
+unprivileged uid and in its own control group (memory, processes and CPU capped for all its
+processes together); without root a user namespace takes the uid's place.
+
+Where bubblewrap cannot run (not installed, macOS, hosts that forbid namespaces) the kernel
+runs as a plain process with resource limits, a private working folder and, as root, its own
+uid and network namespace. Every result's ``sandbox`` record says which isolation it had.
+
+The grader never writes, as root or otherwise, into a place the kernel can write: the
+connection file is handed to bubblewrap through a pipe, the submission's files go into a
+folder the kernel can only read, and the kernel copies them into its home itself.
 """
 
 import fcntl
 import json
 import os
 import secrets
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import psutil
 
+from . import bwrap
+from .cgroups import KernelGroup
 from .exceptions import SandboxError
 
-__all__ = ["Limits", "Workspace", "KernelProcess", "UidLease"]
+__all__ = ["Limits", "Workspace", "KernelProcess", "UidLease", "isolation"]
 
 GIB = 1024 ** 3
+MIB = 1024 ** 2
 _WRAPPER = Path(__file__).with_name("_sandbox_exec.py")
+LEASE_FOLDER = Path("/run/autograder-uid-leases")
 
 
 @dataclass(frozen=True)
@@ -36,43 +53,67 @@ class Limits:
     Attributes
     ----------
     memory : int, default=2 GiB
-        Address-space limit (RLIMIT_AS) in bytes.
+        Memory of all the kernel's processes together (control group, as root) and address
+        space of each process (RLIMIT_AS).
     cpu_seconds : int, default=900
-        CPU time limit (RLIMIT_CPU) of the kernel process.
+        CPU time limit (RLIMIT_CPU) of each process.
+    cpus : float, default=1.0
+        Cores the kernel's processes may use together (control group, as root).
     file_size : int, default=256 MiB
         Largest file the kernel may write (RLIMIT_FSIZE).
+    disk : int, default=512 MiB
+        Size of each private tmpfs (home, ``/tmp``, ``/var/tmp``, ``/dev/shm``); as root their
+        pages also count against ``memory``.
     processes : int, default=256
-        Processes and threads of the kernel's uid (RLIMIT_NPROC; only with a separate uid).
+        Processes and threads of the kernel (control group and RLIMIT_NPROC).
     open_files : int, default=1024
         Open file descriptors (RLIMIT_NOFILE).
     network : bool, default=False
-        Allow network access (otherwise a private network namespace is used where possible).
+        Allow network access (otherwise a private network namespace with only loopback).
     uid_base : int, default=61000
         When running as root, kernels run as unprivileged uids leased from ``uid_base``
         upwards (two per worker; see :class:`UidLease`).
+    bubblewrap : bool, default=True
+        Use bubblewrap when it works here; False forces the plain-process fallback.
     """
 
     memory: int = 2 * GIB
     cpu_seconds: int = 900
-    file_size: int = 256 * 1024 ** 2
+    cpus: float = 1.0
+    file_size: int = 256 * MIB
+    disk: int = 512 * MIB
     processes: int = 256
     open_files: int = 1024
     network: bool = False
     uid_base: int = 61000
+    bubblewrap: bool = True
 
-    def rlimits(self, separate_uid):
-        """The limits as the sandbox wrapper takes them."""
+    def rlimits(self):
+        """The per-process limits as the sandbox wrapper takes them."""
         return {"memory": self.memory, "cpu": self.cpu_seconds, "file_size": self.file_size,
-                "processes": self.processes if separate_uid else None,
-                "open_files": self.open_files, "core": 0}
+                "processes": self.processes, "open_files": self.open_files, "core": 0}
+
+
+@lru_cache(maxsize=1)
+def _bwrap():
+    return bwrap.find_bwrap()
+
+
+def isolation(limits=Limits()):
+    """How kernels are isolated on this machine: ``"bubblewrap"`` or ``"process"``, and why."""
+    path, detail = _bwrap()
+    if limits.bubblewrap and path:
+        return "bubblewrap", detail
+    return "process", detail if not path else "bubblewrap disabled by the caller"
 
 
 class UidLease:
     """Exclusive use of unprivileged uids, shared safely between concurrent grader processes.
 
-    Each uid in ``base .. base + span`` has a lock file in a root-only folder; holding its
-    ``flock`` means no other grader uses that uid (the lock dies with the process). Processes
-    left over under a newly leased uid (from a grader that crashed) are killed.
+    Each uid in ``base .. base + span`` has a lock file in one machine-wide, root-only folder
+    (:data:`LEASE_FOLDER`); holding its ``flock`` means no other grader uses that uid (the lock
+    dies with the process), whatever ``TMPDIR`` each grader has. Processes left over under a
+    newly leased uid (from a grader that crashed) are killed.
 
     Parameters
     ----------
@@ -82,10 +123,12 @@ class UidLease:
         How many uids to lease.
     span : int, default=1000
         Size of the range searched.
+    folder : Path, default=LEASE_FOLDER
+        Where the lock files live.
     """
 
-    def __init__(self, base, count, span=1000):
-        folder = Path(tempfile.gettempdir()) / f"autograder-uids-{os.geteuid()}"
+    def __init__(self, base, count, span=1000, folder=LEASE_FOLDER):
+        folder = Path(folder)
         folder.mkdir(mode=0o700, exist_ok=True)
         info = folder.lstat()
         if info.st_uid != os.geteuid() or info.st_mode & 0o077 or folder.is_symlink():
@@ -94,13 +137,14 @@ class UidLease:
         for uid in range(base, base + span):
             if len(self.uids) == count:
                 break
-            handle = os.open(folder / f"{uid}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+            handle = os.open(folder / f"{uid}.lock", os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW,
+                             0o600)
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 os.close(handle)
                 continue
-            _kill_uid(uid)
+            kill_uid(uid)
             self.uids.append(uid)
             self._handles.append(handle)
         if len(self.uids) < count:
@@ -115,22 +159,21 @@ class UidLease:
 
 
 class Workspace:
-    """A root directory (mode 0711) for the private directories of one grading run."""
+    """A root-owned folder (mode 0711) for one grading run: inboxes, logs, staging."""
 
     def __init__(self):
         self.root = Path(tempfile.mkdtemp(prefix="autograder-"))
         self.root.chmod(0o711)
 
-    def private_dir(self, uid):
-        """Create a fresh private directory, mode 0700, owned by ``uid`` (if given)."""
+    def new_folder(self, mode=0o700):
+        """A fresh folder with an unguessable name, owned by the grader."""
         path = self.root / secrets.token_hex(8)
-        path.mkdir(mode=0o700)
-        if uid is not None:
-            os.chown(path, uid, uid)
+        path.mkdir(mode=mode)
+        path.chmod(mode)
         return path
 
     def cleanup(self):
-        """Remove everything (symlinks planted by kernels are removed, never followed)."""
+        """Remove everything (symlinks are removed, never followed)."""
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -141,38 +184,52 @@ class KernelProcess:
     Attributes
     ----------
     popen : subprocess.Popen
-        The kernel process (the wrapper execs into it, so this is the kernel's pid).
-    directory : Path
-        Its private working directory.
+        The process the grader started (bubblewrap, or the kernel itself in the fallback).
+    pid : int
+        The kernel's process id as the grader sees it (for signals).
+    inbox : Path
+        Read-only folder of the submission's files, which the kernel copies into its home.
+    inside_inbox : str
+        The inbox's path as the kernel sees it.
     connection : dict
-        Connection info for a client (ipc transport).
+        Connection info for a client (ipc transport, paths as the grader sees them).
     uid : int or None
         The uid it runs as, when dropped from root.
     status : dict
-        What the sandbox achieved: ``network`` and ``user`` entries.
+        What the sandbox achieved, recorded in every result.
+    log : Path
+        Its standard error.
+    home : Path or None
+        Fallback only: its private working folder on the host.
+    group : KernelGroup or None
+        Its control group, as root.
     """
 
     popen: subprocess.Popen
-    directory: Path
+    pid: int
+    inbox: Path
+    inside_inbox: str
     connection: dict
     uid: int = None
     status: dict = field(default_factory=dict)
     log: Path = None
+    home: Path = None
+    group: KernelGroup = None
 
     @classmethod
-    def launch(cls, workspace, *, uid=None, limits=Limits(), directory=None):
+    def launch(cls, workspace, *, uid=None, limits=Limits(), inbox=None):
         """Start a kernel without waiting for it to be ready.
 
         Parameters
         ----------
         workspace : Workspace
-            Where its private directory is made.
-        directory : Path, optional
-            Reuse this private directory (when restarting a crashed kernel).
+            Where its inbox and log are made.
         uid : int, optional
             Unprivileged uid to run as (only honoured when running as root).
         limits : Limits
             Resource limits.
+        inbox : Path, optional
+            Reuse this inbox (a replacement kernel for the same submission).
 
         Raises
         ------
@@ -180,34 +237,14 @@ class KernelProcess:
             If the sandbox could not be entered (the message includes the kernel's stderr).
         """
         uid = uid if os.geteuid() == 0 else None
-        directory = directory or workspace.private_dir(uid)
-        connection = _write_connection(directory, uid)
-        log = workspace.root / f"{directory.name}-{secrets.token_hex(4)}.log"
-        read_end, write_end = os.pipe()
-        config = {"network": not limits.network, "limits": limits.rlimits(uid is not None),
-                  "uid": uid, "cwd": str(directory), "status_fd": write_end,
-                  "expose": _python_paths()}
-        command = [sys.executable, "-I", "-S", str(_WRAPPER), json.dumps(config), "--",
-                   sys.executable, "-m", "ipykernel_launcher", "-f",
-                   str(directory / "kernel.json"), "--HistoryManager.enabled=False"]
-        with open(log, "wb") as stderr:
-            popen = subprocess.Popen(command, env=_kernel_env(directory), cwd=directory,
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=stderr, pass_fds=(write_end,), close_fds=True)
-        os.close(write_end)
-        kernel = cls(popen, directory, connection, uid, {}, log)
-        kernel.status = kernel._read_status(read_end)
+        inbox = inbox or workspace.new_folder(0o755 if uid is not None else 0o700)
+        log = workspace.root / f"{secrets.token_hex(8)}.log"
+        kind, detail = isolation(limits)
+        start = _start_bwrap if kind == "bubblewrap" else _start_plain
+        kernel = start(workspace, inbox, log, uid, limits)
+        if kind != "bubblewrap":
+            kernel.status["bubblewrap"] = f"not used: {detail}"
         return kernel
-
-    def _read_status(self, read_end):
-        with os.fdopen(read_end) as pipe:
-            text = pipe.read()
-        try:
-            return json.loads(text)
-        except ValueError:
-            self.popen.wait(timeout=10)
-            raise SandboxError(f"the kernel sandbox could not start (exit code "
-                               f"{self.popen.returncode}): {self.stderr_tail()}") from None
 
     def stderr_tail(self, size=2000):
         """The last ``size`` characters the kernel wrote to stderr."""
@@ -217,6 +254,13 @@ class KernelProcess:
                 return handle.read().decode("utf-8", "replace").strip()
         except OSError:
             return ""
+
+    def stderr_bytes(self):
+        """How much the kernel wrote to stderr."""
+        try:
+            return self.log.stat().st_size
+        except OSError:
+            return 0
 
     @property
     def alive(self):
@@ -234,19 +278,31 @@ class KernelProcess:
     def interrupt(self):
         """Send SIGINT, as Jupyter does to interrupt a cell."""
         if self.alive:
-            self.popen.send_signal(signal.SIGINT)
+            try:
+                os.kill(self.pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
 
     def exit_description(self):
         """How the kernel ended, e.g. ``"exit code 3"`` or ``"killed by signal SIGKILL"``."""
         code = self.popen.poll()
         if code is None:
             return "still running"
+        if self.group is not None and self.group.out_of_memory():
+            return "the memory limit was reached"
         if code < 0:
             return f"killed by signal {signal.Signals(-code).name}"
+        if code > 128 and self.home is None:  # bubblewrap reports a signal as 128 + number
+            return f"killed by signal {_signal_name(code - 128)}"
         return f"exit code {code}"
 
     def kill(self):
-        """Kill the kernel, its process group and (with a separate uid) all that uid's processes."""
+        """Kill the kernel and every process it started; wait until they are gone."""
+        for pid in (self.pid, self.popen.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         try:
             os.killpg(self.popen.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -255,40 +311,229 @@ class KernelProcess:
             self.popen.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
+        if self.group is not None:
+            self.group.remove()
         if self.uid is not None:
-            _kill_uid(self.uid)
+            kill_uid(self.uid)
 
-    def remove(self):
-        """Kill the kernel and delete its private directory and log."""
+    def remove(self, *, keep_inbox=False):
+        """Kill the kernel and delete its log (and inbox, unless kept for a replacement)."""
         self.kill()
-        shutil.rmtree(self.directory, ignore_errors=True)
+        if self.home is not None:
+            shutil.rmtree(self.home, ignore_errors=True)
+        if not keep_inbox:
+            shutil.rmtree(self.inbox, ignore_errors=True)
         self.log.unlink(missing_ok=True)
 
 
-def _write_connection(directory, uid):
-    connection = {"transport": "ipc", "ip": str(directory / "k"), "shell_port": 1,
-                  "iopub_port": 2, "stdin_port": 3, "control_port": 4, "hb_port": 5,
-                  "key": secrets.token_hex(16), "signature_scheme": "hmac-sha256",
-                  "kernel_name": ""}
-    path = directory / "kernel.json"
-    path.write_text(json.dumps(connection))
-    if uid is not None:
-        os.chown(path, uid, uid)
-    return connection
+def _start_bwrap(workspace, inbox, log, uid, limits):
+    """Start the kernel inside bubblewrap."""
+    path, version = _bwrap()
+    key = secrets.token_hex(16)
+    inside = _connection(bwrap.SOCKETS + "/k", key)
+    pipes = _Pipes()
+    fds = {"connection": pipes.data(json.dumps(inside)),
+           "passwd": pipes.data(f"student:x:{uid or os.getuid()}:{uid or os.getgid()}:"
+                                f"student:{bwrap.HOME}:/bin/sh\n"),
+           "group": pipes.data(f"student:x:{uid or os.getgid()}:\n"),
+           "info": pipes.output("info")}
+    block = pipes.output("block", reverse=True)
+    status_fd = pipes.output("status")
+    view = bwrap.View(readonly=tuple(_python_paths()), inbox=str(inbox), wrapper=str(_WRAPPER),
+                      disk=limits.disk, network=limits.network, user_namespace=uid is None,
+                      fds=fds)
+    config = {"limits": limits.rlimits(), "uid": uid, "cwd": bwrap.HOME,
+              "own": [bwrap.HOME, bwrap.SOCKETS], "status_fd": status_fd}
+    command = [path, *bwrap.bwrap_arguments(view), "--block-fd", str(block),
+               *_env_arguments(), "--",
+               sys.executable, "-I", "-S", bwrap.WRAPPER, json.dumps(config), "--",
+               sys.executable, "-m", "ipykernel_launcher", "-f", bwrap.CONNECTION,
+               "--HistoryManager.enabled=False"]
+    group = KernelGroup.create(memory=limits.memory, processes=limits.processes,
+                               cpus=limits.cpus) if uid is not None else None
+    with open(log, "wb") as stderr:
+        popen = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=stderr, pass_fds=pipes.child_fds(), close_fds=True,
+                                 start_new_session=True)
+    pipes.close_child_ends()
+    kernel = KernelProcess(popen, popen.pid, inbox, bwrap.INBOX, {}, uid, {}, log, None, group)
+    try:
+        info = pipes.read_json("info", timeout=30)
+        if info is None:
+            raise SandboxError(f"bubblewrap could not start the kernel sandbox "
+                               f"({_exit_of(popen)}): {kernel.stderr_tail()}")
+        init = int(info["child-pid"])
+        if group is not None:
+            _join(group, (popen.pid, init))
+        pipes.release("block")
+        status = pipes.read_json("status", timeout=30)
+        if status is None:
+            raise SandboxError(f"the kernel sandbox could not start ({_exit_of(popen)}): "
+                               f"{kernel.stderr_tail()}")
+        kernel.pid = _only_child(init)
+    except BaseException:
+        pipes.close_all()
+        kernel.remove(keep_inbox=True)
+        raise
+    pipes.close_all()
+    root = f"/proc/{init}/root"
+    kernel.connection = _connection(root + bwrap.SOCKETS + "/k", key)
+    kernel.status = {"bubblewrap": version, **status,
+                     "namespaces": "pid, ipc, uts, mount" + ("" if limits.network else
+                                                             ", network") +
+                                   (", user" if uid is None else ""),
+                     "network": "allowed" if limits.network else "none (private namespace)",
+                     "filesystem": "interpreter read-only; private tmpfs home and /tmp",
+                     "resources": group.describe() if group else
+                     "per process only (no control group without root)"}
+    return kernel
 
 
-def _kernel_env(directory):
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(directory),
-           "TMPDIR": str(directory), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-           "IPYTHONDIR": str(directory / ".ipython"),
-           "MPLCONFIGDIR": str(directory / ".config" / "matplotlib"),
-           "JUPYTER_RUNTIME_DIR": str(directory / ".jupyter"), "JUPYTER_PLATFORM_DIRS": "1",
-           "MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
-           "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-    if os.environ.get("PYTHONPATH"):
-        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
-    return env
+def _only_child(pid):
+    """The one child of bubblewrap's init: the kernel (the wrapper exec'd into it)."""
+    try:
+        children = psutil.Process(pid).children()
+    except psutil.Error:
+        children = []
+    if len(children) != 1:
+        raise SandboxError(f"the kernel sandbox's init has {len(children)} children, not 1")
+    return children[0].pid
+
+
+def _join(group, pids):
+    for pid in pids:
+        try:
+            with open(group.folders[0] / "cgroup.procs", "w") as handle:
+                handle.write(str(pid))
+            for folder in group.folders[1:]:
+                with open(folder / "cgroup.procs", "w") as handle:
+                    handle.write(str(pid))
+        except OSError as exc:
+            raise SandboxError(f"could not put the kernel in its control group: {exc}") from None
+
+
+def _start_plain(workspace, inbox, log, uid, limits):
+    """The fallback: a plain process with limits, a private folder and (as root) its own uid."""
+    home = workspace.new_folder()
+    key = secrets.token_hex(16)
+    connection = _connection(str(home / ".k"), key)
+    connection_file = workspace.new_folder(0o711) / "kernel.json"
+    connection_file.write_text(json.dumps(connection))
+    connection_file.chmod(0o644)
+    if uid is not None:  # the folder is still root's and empty but for what root put there
+        os.chown(home, uid, uid)
+    pipes = _Pipes()
+    status_fd = pipes.output("status")
+    config = {"network": not limits.network, "limits": limits.rlimits(), "uid": uid,
+              "cwd": str(home), "status_fd": status_fd, "expose": _python_paths(),
+              "isolate": True}
+    command = [sys.executable, "-I", "-S", str(_WRAPPER), json.dumps(config), "--",
+               sys.executable, "-m", "ipykernel_launcher", "-f", str(connection_file),
+               "--HistoryManager.enabled=False"]
+    env = {**_kernel_env(), "HOME": str(home), "TMPDIR": str(home),
+           "IPYTHONDIR": str(home / ".ipython"), "MPLCONFIGDIR": str(home / ".matplotlib"),
+           "JUPYTER_RUNTIME_DIR": str(home / ".jupyter")}
+    with open(log, "wb") as stderr:
+        popen = subprocess.Popen(command, env=env, cwd=home, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=stderr,
+                                 pass_fds=pipes.child_fds(), close_fds=True)
+    pipes.close_child_ends()
+    kernel = KernelProcess(popen, popen.pid, inbox, str(inbox), connection, uid, {}, log, home)
+    status = pipes.read_json("status", timeout=30)
+    pipes.close_all()
+    if status is None:
+        kernel.remove(keep_inbox=True)
+        raise SandboxError(f"the kernel sandbox could not start ({_exit_of(popen)}): "
+                           f"{kernel.stderr_tail()}")
+    kernel.status = {**status, "filesystem": "host file system (no mount namespace)",
+                     "resources": "per process only"}
+    return kernel
+
+
+class _Pipes:
+    """Pipes between the grader and bubblewrap or the wrapper: data in, small JSON out."""
+
+    def __init__(self):
+        self._child, self._mine = [], {}
+
+    def data(self, text):
+        """A pipe already holding ``text``; returns the end the child reads."""
+        read_end, write_end = os.pipe()
+        os.write(write_end, text.encode())
+        os.close(write_end)
+        self._child.append(read_end)
+        return read_end
+
+    def output(self, name, reverse=False):
+        """A pipe the child writes to (or, ``reverse``, reads from); returns the child's end."""
+        read_end, write_end = os.pipe()
+        child, mine = (read_end, write_end) if reverse else (write_end, read_end)
+        self._child.append(child)
+        self._mine[name] = mine
+        return child
+
+    def child_fds(self):
+        return tuple(self._child)
+
+    def close_child_ends(self):
+        for fd in self._child:
+            os.close(fd)
+        self._child = []
+
+    def read_json(self, name, timeout):
+        """Read one JSON value from pipe ``name``; None at end of file or after ``timeout``."""
+        fd, data = self._mine[name], b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                break
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            data += chunk
+            try:
+                return json.loads(data)
+            except ValueError:
+                continue
+        return None
+
+    def release(self, name):
+        """Write one byte to pipe ``name`` (bubblewrap's ``--block-fd`` then goes on)."""
+        os.write(self._mine[name], b"1")
+
+    def close_all(self):
+        for fd in self._mine.values():
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._mine = {}
+
+
+def _connection(prefix, key):
+    return {"transport": "ipc", "ip": prefix, "shell_port": 1, "iopub_port": 2,
+            "stdin_port": 3, "control_port": 4, "hb_port": 5, "key": key,
+            "signature_scheme": "hmac-sha256", "kernel_name": ""}
+
+
+def _kernel_env():
+    venv_bin = os.path.dirname(sys.executable)
+    return {"PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin", "HOME": bwrap.HOME,
+            "TMPDIR": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "USER": "student",
+            "LOGNAME": "student", "IPYTHONDIR": f"{bwrap.HOME}/.ipython",
+            "MPLCONFIGDIR": f"{bwrap.HOME}/.config/matplotlib",
+            "JUPYTER_RUNTIME_DIR": f"{bwrap.HOME}/.jupyter", "JUPYTER_PLATFORM_DIRS": "1",
+            "MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+
+
+def _env_arguments():
+    args = []
+    for name, value in _kernel_env().items():
+        args += ["--setenv", name, value]
+    return args
 
 
 def _python_paths():
@@ -298,15 +543,42 @@ def _python_paths():
     paths = {os.path.dirname(os.path.realpath(sys.executable)), os.path.realpath(sys.prefix),
              os.path.realpath(sys.base_prefix), sysconfig.get_paths()["purelib"],
              sysconfig.get_paths()["platlib"], *map(os.path.realpath, site.getsitepackages())}
-    return sorted(p for p in paths if os.path.isdir(p))
+    if sys.prefix != sys.base_prefix:  # a venv: its bin folder holds the `python` symlink
+        paths.add(os.path.join(sys.prefix, "bin"))
+        paths.add(os.path.join(sys.prefix, "pyvenv.cfg"))
+    found = sorted(p for p in paths if os.path.exists(p))
+    # Keep only the outermost of nested paths: binding a parent already shows the child.
+    return [p for p in found if not any(p != q and p.startswith(q + os.sep) for q in found)]
 
 
-def _kill_uid(uid):
-    """Kill every live process of ``uid`` (escaped daemons included); zombies are left."""
-    for _ in range(3):
-        victims = [p for p in psutil.process_iter(["uids", "status"])
-                   if p.info["uids"] is not None and p.info["uids"].real == uid
-                   and p.info["status"] != psutil.STATUS_ZOMBIE]
+def _exit_of(popen):
+    try:
+        popen.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        return "still running"
+    return f"exit code {popen.returncode}"
+
+
+def _signal_name(number):
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+def kill_uid(uid):
+    """Kill every process of ``uid``, including a process whose main thread has exited while
+    other threads run (it looks like a zombie); true zombies are only waited for by their
+    parent and hold nothing."""
+    for _ in range(5):
+        victims = []
+        for process in psutil.process_iter(["uids", "status"]):
+            uids = process.info["uids"]
+            if uids is None or uid not in (uids.real, uids.effective, uids.saved):
+                continue
+            if process.info["status"] == psutil.STATUS_ZOMBIE and _threads(process) <= 1:
+                continue
+            victims.append(process)
         if not victims:
             return
         for process in victims:
@@ -315,3 +587,10 @@ def _kill_uid(uid):
             except psutil.Error:
                 pass
         psutil.wait_procs(victims, timeout=1)
+
+
+def _threads(process):
+    try:
+        return len(os.listdir(f"/proc/{process.pid}/task"))
+    except OSError:
+        return 0

@@ -4,11 +4,13 @@ The student id is the file or folder stem: ``alice.ipynb``, ``alice/`` and ``ali
 belong to student ``alice``. Characters other than letters, digits and ``. _ - @ +`` become ``_``.
 """
 
+import errno
 import hashlib
 import json
 import os
 import re
 import shutil
+import stat
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -70,15 +72,26 @@ class Submission:
     error: str = None
 
 
+RESERVED = {"gradebook.csv", "summary.html"}
+
+
 def student_id(path):
-    """The student id for a submission path (its stem, made safe for file names)."""
+    """The student id for a submission path (its stem, made safe for file names).
+
+    An id that would clash with the batch's own files (``gradebook.csv``, ``summary.html``)
+    gets a leading ``_``.
+    """
     path = Path(path)
-    stem = path.name if path.is_dir() else path.stem
-    return re.sub(r"[^A-Za-z0-9._@+-]", "_", stem).lstrip(".") or "_"
+    stem = path.name if _is_dir(path) else path.stem
+    student = re.sub(r"[^A-Za-z0-9._@+-]", "_", stem).lstrip(".") or "_"
+    return "_" + student if student.lower() in RESERVED else student
 
 
 def load_submission(path, staging):
-    """Read a submission; problems become ``error``/``notes`` rather than exceptions.
+    """Read a submission; every problem becomes ``error``/``notes``, never an exception.
+
+    Nothing here blocks or follows a link: FIFOs, devices, sockets and symbolic links are
+    refused by type before they are opened, and every read is bounded in size.
 
     Parameters
     ----------
@@ -92,24 +105,42 @@ def load_submission(path, staging):
     try:
         notebook_path, submission.files = _locate(path, staging / submission.student)
         submission.sha256 = submission_hash(path)
-        raw = notebook_path.read_bytes()
-        if len(raw) > MAX_NOTEBOOK_BYTES:
-            raise SubmissionError(f"{notebook_path.name} is larger than "
-                                  f"{MAX_NOTEBOOK_BYTES // 2**20} MB; clear its outputs")
+        raw = _read_regular(notebook_path, MAX_NOTEBOOK_BYTES,
+                            f"{notebook_path.name} is larger than "
+                            f"{MAX_NOTEBOOK_BYTES // 2**20} MB; clear its outputs")
         nb = parse_notebook(raw, notebook_path.name, submission.notes)
+        submission.cells, submission.questions = _code_cells(nb)
     except SubmissionError as exc:
         submission.error = str(exc)
+    except RecursionError:
+        submission.error = (f"{path.name} is nested too deeply to read; is it really a "
+                            "notebook saved by Jupyter?")
+    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+        submission.error = f"{path.name} could not be read ({type(exc).__name__}: {exc})"
+    if submission.error:
         submission.sha256 = submission.sha256 or _hash_quietly(path)
-        return submission
-    submission.cells, submission.questions = _code_cells(nb)
     return submission
 
 
+def _is_dir(path):
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _locate(path, unpack_to):
-    if path.is_dir():
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        raise SubmissionError(f"{str(path)!r} does not exist") from None
+    if stat.S_ISLNK(mode):
+        raise SubmissionError(f"{path.name} is a symbolic link; submit the notebook itself")
+    if stat.S_ISDIR(mode):
         return _single_notebook(path), path
-    if not path.is_file():
-        raise SubmissionError(f"{str(path)!r} does not exist")
+    if not stat.S_ISREG(mode):
+        raise SubmissionError(f"{path.name} is not a regular file (a pipe, device or socket); "
+                              "submit a .ipynb file, a folder holding one, or a .zip of either")
     if path.suffix.lower() == ".zip":
         folder = _unzip(path, unpack_to)
         return _single_notebook(folder), folder
@@ -119,30 +150,72 @@ def _locate(path, unpack_to):
                           "holding one, or a .zip of either")
 
 
+def _walk(folder):
+    """``(path, lstat)`` of everything below ``folder``, never following links, bounded."""
+    found = []
+    for top, dirs, files in os.walk(folder, followlinks=False):
+        for name in dirs + files:
+            entry = Path(top) / name
+            found.append((entry, os.lstat(entry)))
+            if len(found) > MAX_FILES:
+                raise SubmissionError(f"{folder.name} holds more than {MAX_FILES} files")
+    return sorted(found)
+
+
 def _single_notebook(folder):
-    found = sorted(p for p in folder.rglob("*.ipynb")
-                   if ".ipynb_checkpoints" not in p.parts and "__MACOSX" not in p.parts)
+    entries = [(p, info) for p, info in _walk(folder)
+               if p.suffix.lower() == ".ipynb" and not {".ipynb_checkpoints", "__MACOSX"}
+               & set(p.relative_to(folder).parts)]
+    found = [p for p, info in entries if stat.S_ISREG(info.st_mode)]
+    others = [f"{p.name}: a symbolic link" if stat.S_ISLNK(info.st_mode) else
+              f"{p.name}: not a regular file" for p, info in entries
+              if not stat.S_ISREG(info.st_mode)]
     if len(found) != 1:
         names = ", ".join(p.name for p in found) or "none"
-        raise SubmissionError(f"expected exactly one .ipynb in {folder.name}, found {names}")
+        extra = f" ({'; '.join(others)}; not read)" if others else ""
+        raise SubmissionError(f"expected exactly one .ipynb in {folder.name}, found "
+                              f"{names}{extra}")
     return found[0]
+
+
+def _read_regular(path, limit, too_large):
+    """The bytes of regular file ``path`` (no links, pipes or devices), at most ``limit``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise SubmissionError(f"{path.name} is a symbolic link; submit the file itself") \
+                from None
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SubmissionError(f"{path.name} is not a regular file")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise SubmissionError(too_large)
+    return data
 
 
 def _unzip(path, target):
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise SubmissionError(f"{path.name} is not a readable zip file ({exc})") from None
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
         _check_members(path, members)
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
-        for member in members:
-            destination = target / member.filename
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(member) as source, open(destination, "wb") as out:
-                shutil.copyfileobj(source, out)
+        try:
+            for member in members:
+                destination = target / member.filename
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(member) as source, open(destination, "xb") as out:
+                    shutil.copyfileobj(source, out)
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError,
+                NotImplementedError, RuntimeError) as exc:
+            raise SubmissionError(f"{path.name} is damaged: {member.filename!r} could not be "
+                                  f"unpacked ({exc}); make the zip again") from None
     entries = list(target.iterdir())
     return entries[0] if len(entries) == 1 and entries[0].is_dir() else target
 
@@ -153,11 +226,14 @@ def _check_members(path, members):
     if sum(m.file_size for m in members) > MAX_FOLDER_BYTES:
         raise SubmissionError(f"{path.name} unpacks to more than "
                               f"{MAX_FOLDER_BYTES // 2**20} MB")
+    names = set()
     for member in members:
         name = Path(member.filename)
-        if name.is_absolute() or ".." in name.parts or (member.external_attr >> 16) & 0o170000 \
-                == 0o120000:
+        kind = (member.external_attr >> 16) & 0o170000
+        if name.is_absolute() or ".." in name.parts or kind not in (0, 0o100000) \
+                or member.filename.lower() in names:
             raise SubmissionError(f"{path.name} contains an unsafe entry {member.filename!r}")
+        names.add(member.filename.lower())
 
 
 def parse_notebook(raw, name, notes):
@@ -215,34 +291,49 @@ def _code_cells(nb):
 
 
 def submission_hash(path):
-    """SHA-256 over a submission's files (names and contents)."""
+    """SHA-256 over a submission's regular files (names and contents), bounded in size."""
+    path = Path(path)
     digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
-        digest.update(str(file.relative_to(path) if path.is_dir() else file.name).encode())
-        digest.update(hashlib.sha256(file.read_bytes()).digest())
+    if not _is_dir(path):
+        digest.update(path.name.encode())
+        digest.update(hashlib.sha256(_read_regular(path, MAX_FOLDER_BYTES, f"{path.name} is "
+                                     "too large")).digest())
+        return digest.hexdigest()
+    total = 0
+    for file, info in _walk(path):
+        if not stat.S_ISREG(info.st_mode):
+            continue
+        total += info.st_size
+        if total > MAX_FOLDER_BYTES:
+            raise SubmissionError(f"{path.name} holds more than "
+                                  f"{MAX_FOLDER_BYTES // 2**20} MB")
+        digest.update(str(file.relative_to(path)).encode("utf-8", "surrogateescape"))
+        digest.update(hashlib.sha256(_read_regular(file, MAX_FOLDER_BYTES, "too large"))
+                      .digest())
     return digest.hexdigest()
 
 
 def _hash_quietly(path):
     try:
         return submission_hash(path)
-    except OSError:
+    except (OSError, SubmissionError, RecursionError):
         return ""
 
 
-def copy_files(submission, directory, uid):
-    """Copy a folder submission's files into a kernel's private directory, owned by ``uid``."""
+def copy_files(submission, inbox):
+    """Copy a folder submission's regular files into a kernel's read-only inbox.
+
+    The inbox belongs to the grader and the kernel can only read it; the kernel copies the
+    files into its own home when it starts. Links, pipes and devices are skipped.
+    """
     if submission.files is None:
         return
-    for source in sorted(submission.files.rglob("*")):
-        if source.is_symlink() or not (source.is_file() or source.is_dir()):
-            continue
-        target = directory / source.relative_to(submission.files)
-        if source.is_dir():
-            target.mkdir(exist_ok=True)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
-        if uid is not None:
-            os.chown(target, uid, uid)
+    for source, info in _walk(submission.files):
+        target = inbox / source.relative_to(submission.files)
+        if stat.S_ISDIR(info.st_mode):
+            target.mkdir(mode=0o755, exist_ok=True)
+        elif stat.S_ISREG(info.st_mode):
+            data = _read_regular(source, MAX_FOLDER_BYTES, f"{source.name} is too large")
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
