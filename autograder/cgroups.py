@@ -44,9 +44,17 @@ class KernelGroup:
 
     @classmethod
     def _create_v2(cls, name, memory, processes, cpus):
-        parent = ROOT / _own_path("")
+        # A child group gets a controller only where its parent enables it for children
+        # (cgroup.subtree_control): under our own group if it does, else at the top.
         wanted = {"memory", "pids", "cpu"}
-        if not wanted <= set((parent / "cgroup.controllers").read_text().split()):
+        for parent in (ROOT / _own_path(""), ROOT):
+            try:
+                enabled = set((parent / "cgroup.subtree_control").read_text().split())
+            except OSError:
+                continue
+            if wanted <= enabled:
+                break
+        else:
             return None
         folder = parent / name
         folder.mkdir()
