@@ -118,18 +118,15 @@ class KernelGroup:
         return found
 
     def out_of_memory(self):
-        """True if the group hit its memory cap (some process was killed or failed to grow)."""
+        """True if the group hit its memory cap and the kernel killed one of its processes."""
         for folder in self.folders:
-            for name in ("memory.failcnt", "memory.events"):
+            for name in ("memory.oom_control", "memory.events"):  # v1, v2
                 try:
-                    text = (folder / name).read_text()
+                    lines = (folder / name).read_text().splitlines()
                 except OSError:
                     continue
-                if name == "memory.failcnt" and int(text or 0) > 0:
-                    return True
-                if name == "memory.events" and any(
-                        line.split()[0] in ("oom_kill", "max") and int(line.split()[1]) > 0
-                        for line in text.splitlines()):
+                counts = dict(line.split()[:2] for line in lines if len(line.split()) >= 2)
+                if int(counts.get("oom_kill", 0) or 0) > 0:
                     return True
         return False
 

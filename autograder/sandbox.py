@@ -546,9 +546,37 @@ def _python_paths():
     if sys.prefix != sys.base_prefix:  # a venv: its bin folder holds the `python` symlink
         paths.add(os.path.join(sys.prefix, "bin"))
         paths.add(os.path.join(sys.prefix, "pyvenv.cfg"))
+    paths.update(_editable_packages())
     found = sorted(p for p in paths if os.path.exists(p))
     # Keep only the outermost of nested paths: binding a parent already shows the child.
     return [p for p in found if not any(p != q and p.startswith(q + os.sep) for q in found)]
+
+
+def _editable_packages():
+    """Folders of packages installed in editable mode (PEP 660, setuptools' finder files).
+
+    Only each package's own folder is shown, never the checkout around it (which may hold
+    exercise sources with hidden tests). Packages added with a ``.pth`` path are not shown.
+    """
+    import ast
+    import site
+    folders = set()
+    for directory in site.getsitepackages():
+        for finder in Path(directory).glob("__editable__*_finder.py"):
+            try:
+                tree = ast.parse(finder.read_text())
+            except (OSError, SyntaxError, ValueError):
+                continue
+            for node in ast.walk(tree):
+                target = getattr(node, "target", None) or (getattr(node, "targets", None)
+                                                            or [None])[0]
+                if getattr(target, "id", None) == "MAPPING" and node.value is not None:
+                    try:
+                        mapping = ast.literal_eval(node.value)
+                    except ValueError:
+                        continue
+                    folders.update(os.path.realpath(v) for v in mapping.values())
+    return folders
 
 
 def _exit_of(popen):

@@ -121,7 +121,7 @@ for folder in (sys.prefix, os.path.dirname(sys.prefix), "/etc", "/usr", "/root",
     # files that would fill the disk.
     "hog": [
         """import subprocess, sys
-hogs = [subprocess.Popen([sys.executable, "-c", "b = bytearray(200 * 2**20)"])
+hogs = [subprocess.Popen([sys.executable, "-c", "b = bytearray(300 * 2**20)"])
         for _ in range(6)]
 codes = [h.wait() for h in hogs]""",
         """written = 0
@@ -135,6 +135,18 @@ except OSError:
         ("q1", "secret_answer = 0"),
         ("q2", HONEST_Q2),
         ("q3", "name = 'Ada' if written < 3 * 2**30 else 'Eve'"),
+    ],
+    # The course's own package and tables are readable; the checkout around them (exercise
+    # sources with hidden tests) is not.
+    "course_package": [
+        """import os, aiopen
+from aiopen.datasets import read_table
+table = read_table("ch02-fmti-2023")
+checkout = os.path.dirname(os.path.dirname(aiopen.__file__))
+visible = [p for p in ("exercises", "tests", ".git") if os.path.exists(os.path.join(checkout, p))]""",
+        ("q1", "secret_answer = len(table) if len(table) > 0 else 0"),
+        ("q2", HONEST_Q2),
+        ("q3", "name = 'Ada' if not visible else 'Eve'"),
     ],
     # Class 6: a hidden test's inputs echoed back through an exception message.
     "echo_inputs": [
@@ -153,6 +165,7 @@ EXPECTED = {
     "snoop": {"q1": 1, "q2": 2, "q3": 1},
     "hog": {"q1": 1, "q2": 2, "q3": 1},
     "echo_inputs": {"q1": 1, "q2": 1, "q3": 1},
+    "course_package": {"q1": 1, "q2": 2, "q3": 1},
 }
 
 

@@ -60,3 +60,15 @@ def test_v1_uses_one_folder_per_controller(fake_root, monkeypatch):
 def test_no_group_without_root(monkeypatch):
     monkeypatch.setattr(cgroups.os, "geteuid", lambda: 1000)
     assert KernelGroup.create(memory=2**30, processes=64, cpus=1) is None
+
+
+def test_out_of_memory_reads_the_kill_count(fake_root, monkeypatch):
+    monkeypatch.setattr(cgroups, "_own_path", lambda controller: "")
+    (fake_root / "cgroup.controllers").write_text("cpu memory pids")
+    (fake_root / "cgroup.subtree_control").write_text("cpu memory pids")
+    group = KernelGroup.create(memory=2**30, processes=64, cpus=1)
+    events = group.folders[0] / "memory.events"
+    events.write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 0\n")
+    assert not group.out_of_memory()
+    events.write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n")
+    assert group.out_of_memory()

@@ -30,7 +30,7 @@ FILES = Path(__file__).parent / "files"
 SECRET = 5_318_008
 BUBBLEWRAP = isolation()[0] == "bubblewrap"
 needs_bwrap = pytest.mark.skipif(not BUBBLEWRAP, reason="bubblewrap cannot run here")
-LIMITS = Limits(memory=768 * MIB, disk=64 * MIB, uid_base=63000)
+LIMITS = Limits(memory=1536 * MIB, disk=64 * MIB, uid_base=63000)
 
 
 def host_state(workspace):
@@ -283,3 +283,20 @@ def test_the_fallback_grades_and_says_what_it_lacks(bundle, tmp_path):
     assert result.score == 4 and [p.kind for p in result.problems] == ["crash"]
     assert result.sandbox["bubblewrap"].startswith("not used")
     assert result.sandbox["filesystem"].startswith("host file system")
+
+
+@pytest.mark.slow
+@needs_bwrap
+@pytest.mark.skipif(os.geteuid() != 0, reason="control groups need root")
+def test_memory_is_capped_for_all_processes_together(bundle, tmp_path):
+    hog = ("import subprocess, sys\n"
+           "hogs = [subprocess.Popen([sys.executable, '-c', 'b = bytearray(300 * 2**20); "
+           "import time; time.sleep(2)']) for _ in range(5)]\n"
+           "codes = [h.wait() for h in hogs]")
+    path = tmp_path / "hog.ipynb"
+    path.write_text(notebook([hog, ("q1", "secret_answer = 0 if -9 in codes else 'free'"),
+                              ("q2", "def double(x):\n    return 2 * x"), ("q3", "name = 'Ada'")]))
+    limits = Limits(memory=1024 * MIB, uid_base=63000)
+    options = GradeOptions(quiet=True, limits=limits, cell_timeout=60)
+    result = grade(bundle, [path], tmp_path / "out", options)[0]
+    assert result.question_scores() == {"q1": 1, "q2": 2, "q3": 1}, result.problems
