@@ -121,7 +121,17 @@ def thresholds_panel(df, cutoffs):
     """
     cut = df["group"].map(cutoffs)
     y_pred = (df["decile_score"] >= cut).astype(int)
-    by_group, gaps = group_rates(df["two_year_recid"], y_pred, df["group"])
+    frame = MetricFrame(metrics=dict(RATE_METRICS, accuracy=accuracy_score),
+                        y_true=df["two_year_recid"], y_pred=y_pred, sensitive_features=df["group"])
+    by_group, diff = frame.by_group, frame.difference()
+    # The same numbers as fairlearn's demographic_parity_difference and
+    # equalized_odds_difference (the larger of the FPR and TPR gaps; a TPR gap equals the FNR
+    # gap), read from one MetricFrame so that many panels stay quick to compute.
+    gaps = {
+        "demographic parity difference": diff["selection rate"],
+        "equalized odds difference": max(diff["false positive rate"], diff["false negative rate"]),
+        "overall accuracy": frame.overall["accuracy"],
+    }
     colours = {"Black": "#1f77b4", "White": "#ff7f0e"}
     rows = []
     for name in ("selection rate", "false positive rate", "false negative rate", "accuracy"):
