@@ -327,25 +327,15 @@ class KernelProcess:
 
 
 def _start_bwrap(workspace, inbox, log, uid, limits):
-    """Start the kernel inside bubblewrap."""
+    """Start the kernel inside bubblewrap: build its view, start it, let it in, record it."""
     path, version = _bwrap()
     key = secrets.token_hex(16)
-    inside = _connection(bwrap.SOCKETS + "/k", key)
     pipes = _Pipes()
-    fds = {"connection": pipes.data(json.dumps(inside)),
-           "passwd": pipes.data(f"student:x:{uid or os.getuid()}:{uid or os.getgid()}:"
-                                f"student:{bwrap.HOME}:/bin/sh\n"),
-           "group": pipes.data(f"student:x:{uid or os.getgid()}:\n"),
-           "info": pipes.output("info")}
-    block = pipes.output("block", reverse=True)
-    status_fd = pipes.output("status")
-    view = bwrap.View(readonly=tuple(_python_paths()), inbox=str(inbox), wrapper=str(_WRAPPER),
-                      disk=limits.disk, network=limits.network, user_namespace=uid is None,
-                      fds=fds)
+    view = _view(inbox, uid, limits, pipes, _connection(bwrap.SOCKETS + "/k", key))
     config = {"limits": limits.rlimits(), "uid": uid, "cwd": bwrap.HOME,
-              "own": [bwrap.HOME, bwrap.SOCKETS], "status_fd": status_fd}
-    command = [path, *bwrap.bwrap_arguments(view), "--block-fd", str(block),
-               *_env_arguments(), "--",
+              "own": [bwrap.HOME, bwrap.SOCKETS], "status_fd": pipes.output("status")}
+    command = [path, *bwrap.bwrap_arguments(view),
+               "--block-fd", str(pipes.output("block", reverse=True)), *_env_arguments(), "--",
                sys.executable, "-I", "-S", bwrap.WRAPPER, json.dumps(config), "--",
                sys.executable, "-m", "ipykernel_launcher", "-f", bwrap.CONNECTION,
                "--HistoryManager.enabled=False"]
@@ -358,35 +348,57 @@ def _start_bwrap(workspace, inbox, log, uid, limits):
     pipes.close_child_ends()
     kernel = KernelProcess(popen, popen.pid, inbox, bwrap.INBOX, {}, uid, {}, log, None, group)
     try:
-        info = pipes.read_json("info", timeout=30)
-        if info is None:
-            raise SandboxError(f"bubblewrap could not start the kernel sandbox "
-                               f"({_exit_of(popen)}): {kernel.stderr_tail()}")
-        init = int(info["child-pid"])
-        if group is not None:
-            _join(group, (popen.pid, init))
-        pipes.release("block")
-        status = pipes.read_json("status", timeout=30)
-        if status is None:
-            raise SandboxError(f"the kernel sandbox could not start ({_exit_of(popen)}): "
-                               f"{kernel.stderr_tail()}")
-        kernel.pid = _only_child(init)
+        init, status = _let_in(kernel, pipes, group)
     except BaseException:
-        pipes.close_all()
         kernel.remove(keep_inbox=True)
         raise
-    pipes.close_all()
-    root = f"/proc/{init}/root"
-    kernel.connection = _connection(root + bwrap.SOCKETS + "/k", key)
-    kernel.status = {"bubblewrap": version, **status,
-                     "namespaces": "pid, ipc, uts, mount" + ("" if limits.network else
-                                                             ", network") +
-                                   (", user" if uid is None else ""),
-                     "network": "allowed" if limits.network else "none (private namespace)",
-                     "filesystem": "interpreter read-only; private tmpfs home and /tmp",
-                     "resources": group.describe() if group else
-                     "per process only (no control group without root)"}
+    finally:
+        pipes.close_all()
+    kernel.connection = _connection(f"/proc/{init}/root{bwrap.SOCKETS}/k", key)
+    kernel.status = _bwrap_record(version, status, uid, limits, group)
     return kernel
+
+
+def _view(inbox, uid, limits, pipes, connection):
+    """The kernel's :class:`~autograder.bwrap.View`, with its small files passed by pipe."""
+    user, group = (uid, uid) if uid is not None else (os.getuid(), os.getgid())
+    fds = {"connection": pipes.data(json.dumps(connection)),
+           "passwd": pipes.data(f"student:x:{user}:{group}:student:{bwrap.HOME}:/bin/sh\n"),
+           "group": pipes.data(f"student:x:{group}:\n"),
+           "info": pipes.output("info")}
+    return bwrap.View(readonly=tuple(_python_paths()), inbox=str(inbox), wrapper=str(_WRAPPER),
+                      disk=limits.disk, network=limits.network, user_namespace=uid is None,
+                      fds=fds)
+
+
+def _let_in(kernel, pipes, group):
+    """Wait for bubblewrap's init, put it in its control group, let the wrapper run and read
+    what it achieved; return the init's pid and that status."""
+    info = pipes.read_json("info", timeout=30)
+    if info is None:
+        raise SandboxError(f"bubblewrap could not start the kernel sandbox "
+                           f"({_exit_of(kernel.popen)}): {kernel.stderr_tail()}")
+    init = int(info["child-pid"])
+    if group is not None:
+        _join(group, (kernel.popen.pid, init))
+    pipes.release("block")
+    status = pipes.read_json("status", timeout=30)
+    if status is None:
+        raise SandboxError(f"the kernel sandbox could not start ({_exit_of(kernel.popen)}): "
+                           f"{kernel.stderr_tail()}")
+    kernel.pid = _only_child(init)
+    return init, status
+
+
+def _bwrap_record(version, status, uid, limits, group):
+    """The ``sandbox`` record of a result: what this kernel's isolation was."""
+    namespaces = ["pid", "ipc", "uts", "mount"] + ([] if limits.network else ["network"]) + (
+        ["user"] if uid is None else [])
+    return {"bubblewrap": version, **status, "namespaces": ", ".join(namespaces),
+            "network": "allowed" if limits.network else "none (private namespace)",
+            "filesystem": "interpreter read-only; private tmpfs home and /tmp",
+            "resources": group.describe() if group else
+            "per process only (no control group without root)"}
 
 
 def _only_child(pid):
