@@ -222,8 +222,8 @@ class BigramLM:
         self.index_ = {w: i for i, w in enumerate(self.vocab_)}
         ids = self.encode(tokens)
         V = len(self.vocab_)
-        counts = np.zeros((V, V), dtype=np.float64)
-        np.add.at(counts, (ids[:-1], ids[1:]), 1.0)
+        pairs = ids[:-1] * V + ids[1:]
+        counts = np.bincount(pairs, minlength=V * V).reshape(V, V).astype(np.float64)
         unigram = np.bincount(ids, minlength=V) / len(ids)
         rows = counts.sum(axis=1, keepdims=True)
         bigram = np.divide(counts, rows, out=np.tile(unigram, (V, 1)), where=rows > 0)
