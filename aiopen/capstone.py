@@ -164,11 +164,16 @@ def pins(packages):
 
 
 def licence_of(package):
-    """The licence an installed distribution declares: its SPDX expression, else the first
-    line of its licence file."""
+    """The licence an installed distribution declares: its SPDX expression, else its licence
+    classifier ("License :: OSI Approved :: BSD License"), else the first line of its licence
+    file."""
     meta = importlib.metadata.metadata(package)
     if meta.get("License-Expression"):
         return meta["License-Expression"]
+    named = [c.split(" :: ")[-1] for c in meta.get_all("Classifier") or []
+             if c.startswith("License ::") and c.count(" :: ") >= 2]
+    if named:
+        return "; ".join(named)
     for file in importlib.metadata.files(package) or []:
         if file.name.upper().startswith(("LICENSE", "LICENCE", "COPYING")):
             return file.read_text(encoding="utf-8").strip().splitlines()[0]
