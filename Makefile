@@ -52,13 +52,16 @@ _vendor/.installed: node_modules/.installed
 assets: _vendor/.installed
 
 # ---- the book ----------------------------------------------------------------------------
-book: venv assets
+# The build also prints the policymakers' briefing (_build/html/briefing.pdf, every chapter's
+# policy brief) with headless Chromium: see _ext/briefing.py.
+book: venv assets chromium
 	@mkdir -p _build
 	@set -o pipefail; $(BIN)/jupyter-book build . $(BOOK_FLAGS) 2>&1 | tee _build/build.log || { \
 		echo; echo "The book did not build. Notebooks that failed to execute (their failing cell is above):"; \
 		sed 's/\x1b\[[0-9;]*m//g' _build/build.log | grep -a "Executing notebook failed" || echo "  none: see the warnings above"; \
 		exit 1; }
-	@echo "The book is in _build/html/index.html"
+	@test -s _build/html/briefing.pdf || { echo "The briefing PDF was not printed (see the warnings above)."; exit 1; }
+	@echo "The book is in _build/html/index.html; the policymakers' briefing in _build/html/briefing.pdf"
 
 setup-cells: venv
 	$(BIN)/python -m aiopen.colab --write $(ALL_NOTEBOOKS)

@@ -5,6 +5,10 @@ These explorers precompute one panel per setting and switch between them in the 
 control's ``index`` is linked to a ``Stack``'s ``selected_index`` with ``jslink``, which the
 widget manager runs client-side from the saved widget state. In Jupyter, Binder or Colab the
 same widget works as usual.
+
+Every explorer has one layout: a title, the controls, then the panel, all as wide as the column
+(CSS class ``aiopen-explorer``; the book's ``_theme/explorer.css`` and ``explorer.js`` style it,
+give sliders spoken values and announce each new panel to screen readers).
 """
 
 import ipywidgets as widgets
@@ -17,6 +21,7 @@ _CONTROLS = {
     "buttons": widgets.ToggleButtons,
 }
 _STYLE = {"description_width": "initial"}
+_FULL_WIDTH = {"width": "100%", "max_width": "100%"}
 
 
 def _control(kind, options, description):
@@ -30,21 +35,36 @@ def _control(kind, options, description):
     if not options:
         raise ValueError(f"The control {description!r} needs at least one option.")
     extra = {"continuous_update": True} if kind == "slider" else {}
-    return factory(
+    knob = factory(
         options=options, value=options[0], description=description, style=_STYLE,
-        layout=widgets.Layout(width="auto"), **extra,
+        layout=widgets.Layout(**_FULL_WIDTH), **extra,
     )
+    knob.add_class("aiopen-control")
+    return knob
 
 
 def _stack(html_panels, control):
-    stack = widgets.Stack([widgets.HTML(value=panel) for panel in html_panels], selected_index=0)
+    stack = widgets.Stack([_panel(panel) for panel in html_panels], selected_index=0,
+                          layout=widgets.Layout(**_FULL_WIDTH))
     widgets.jslink((control, "index"), (stack, "selected_index"))
     return stack
 
 
+def _panel(html):
+    panel = widgets.HTML(value=html, layout=widgets.Layout(**_FULL_WIDTH))
+    panel.add_class("aiopen-panel")
+    return panel
+
+
 def _frame(title, controls, body):
-    parts = [widgets.HTML(value=f"<strong>{title}</strong>")] if title else []
-    return widgets.VBox(parts + list(controls) + [body])
+    parts = []
+    if title:
+        heading = widgets.HTML(value=f"<strong>{title}</strong>", layout=widgets.Layout(**_FULL_WIDTH))
+        heading.add_class("aiopen-title")
+        parts.append(heading)
+    box = widgets.VBox(parts + list(controls) + [body], layout=widgets.Layout(**_FULL_WIDTH))
+    box.add_class("aiopen-explorer")
+    return box
 
 
 def explorer(panels, *, description, control="slider", title=None):
@@ -97,6 +117,6 @@ def explorer2(panels, *, descriptions, controls=("dropdown", "slider"), title=No
     outer_knob = _control(controls[0], firsts, descriptions[0])
     inner_knob = _control(controls[1], seconds, descriptions[1])
     inner = [_stack([panels[(a, b)] for b in seconds], inner_knob) for a in firsts]
-    outer = widgets.Stack(inner, selected_index=0)
+    outer = widgets.Stack(inner, selected_index=0, layout=widgets.Layout(**_FULL_WIDTH))
     widgets.jslink((outer_knob, "index"), (outer, "selected_index"))
     return _frame(title, [outer_knob, inner_knob], outer)

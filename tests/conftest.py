@@ -1,11 +1,13 @@
 """Shared fixtures: where the repository, the book and its notebooks are."""
 
+import os
 import pathlib
 
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-BUILD = ROOT / "_build" / "html"
+# The built book the browser tests read; AIOPEN_BUILD points them at another build folder.
+BUILD = pathlib.Path(os.environ.get("AIOPEN_BUILD") or ROOT / "_build" / "html").resolve()
 SAMPLE_EXERCISE = ROOT / "exercises" / "00-how-to-use"  # the autograder's own sample
 
 

@@ -68,9 +68,9 @@ def browser():
 class PageVisit:
     """What one page load did: console errors and requests that left 127.0.0.1."""
 
-    def __init__(self, browser, url):
+    def __init__(self, browser, url, **context_options):
         self.errors, self.outside = [], []
-        self.context = browser.new_context()
+        self.context = browser.new_context(**context_options)
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
