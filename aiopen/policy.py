@@ -377,12 +377,15 @@ def plot_compute(estimates):
     marks = [("reported_flop", "o", "reported by developer"), ("6ND (active)", "s", "6ND, active parameters"),
              ("6ND (total)", "^", "6ND, total parameters"),
              ("hardware at utilisation", "x", "GPU hours at 40% of BF16 peak")]
-    for column, marker, label in marks:
-        ax.scatter(estimates[column], rows, marker=marker, label=label, zorder=3)
+    for k, (column, marker, label) in enumerate(marks):
+        style = {"s": 140, "facecolors": "none", "edgecolors": "C0", "linewidths": 1.5} \
+            if marker == "o" else {"color": f"C{k}"}
+        ax.scatter(estimates[column], rows, marker=marker, label=label, zorder=3, **style)
     for value, style in ((1e23, ":"), (1e25, "--"), (1e26, "-.")):
         ax.axvline(value, color="grey", linestyle=style, linewidth=1)
         ax.text(value, -0.8, f" 1e{round(math.log10(value))}", ha="left", fontsize=8)
     ax.set_xscale("log")
+    ax.set_xlim(5e22, 3e26)
     ax.set_yticks(list(rows), estimates["model"])
     ax.set_xlabel("training compute (FLOP, log scale)")
     ax.set_ylim(len(estimates) - 0.5, -1.1)
