@@ -254,17 +254,22 @@ class BigramLM:
         out = np.empty((len(starts), length + 1), dtype=np.int64)
         out[:, 0] = starts
         unk = self.index_[UNK]
-        boost = np.float32(delta)
+        cumulative = self._cumulative_weights(green, delta)
         for t in range(1, length + 1):
-            logits = self.logp_[out[:, t - 1]]
-            if green is not None and delta:
-                logits = logits + boost * green[out[:, t - 1]]
-            weights = np.exp(logits - logits.max(axis=1, keepdims=True))
-            weights[:, unk] = 0.0
-            cumulative = np.cumsum(weights, axis=1)
-            u = rng.random(len(starts)) * cumulative[:, -1]
-            out[:, t] = np.minimum((cumulative < u[:, None]).sum(axis=1), unk - 1)
+            rows = cumulative[out[:, t - 1]]
+            u = rng.random(len(starts)) * rows[:, -1]
+            out[:, t] = np.minimum((rows < u[:, None]).sum(axis=1), unk - 1)
         return out
+
+    def _cumulative_weights(self, green, delta):
+        """Running sums of each row's sampling weights (``<unk>`` gets none), computed once for
+        all rows so that sampling a word only has to look one row up."""
+        logits = self.logp_
+        if green is not None and delta:
+            logits = logits + np.float32(delta) * green
+        weights = np.exp(logits - logits.max(axis=1, keepdims=True))
+        weights[:, self.index_[UNK]] = 0.0
+        return np.cumsum(weights, axis=1)
 
     def perplexity(self, ids):
         """exp of the mean negative log-probability of each word given the one before it.
