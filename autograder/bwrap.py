@@ -85,38 +85,49 @@ def bwrap_arguments(view):
     else:  # root: keep only what the wrapper needs to become the sandbox uid
         args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
                  "--cap-add", "CAP_CHOWN"]
-    mounts = _system_view()
-    for path in view.readonly:
-        mounts += ["--ro-bind", path, path]
-    mounts += ["--proc", "/proc", "--dev", "/dev"]
+    # Private mounts first, then the read-only binds, so that an interpreter or checkout
+    # under /tmp or /home stays visible on top of the private tmpfs there.
+    private = _system_view() + ["--proc", "/proc", "--dev", "/dev"]
     for path in (HOME, *PRIVATE_TMPFS):
-        mounts += ["--perms", "0700" if path == HOME else "1777", "--size", str(view.disk),
-                   "--tmpfs", path]
-    mounts += ["--perms", "0700", "--size", str(1024 ** 2), "--tmpfs", SOCKETS,
-               "--ro-bind", view.inbox, INBOX, "--ro-bind", view.wrapper, WRAPPER]
-    mounts += _data_files(view.fds)
-    return args + _parents(mounts) + mounts + ["--remount-ro", "/", "--chdir", HOME,
-                                               "--clearenv"]
+        private += ["--perms", "0700" if path == HOME else "1777", "--size", str(view.disk),
+                    "--tmpfs", path]
+    private += ["--perms", "0700", "--size", str(1024 ** 2), "--tmpfs", SOCKETS]
+    shown = [arg for path in view.readonly for arg in ("--ro-bind", path, path)]
+    shown += ["--ro-bind", view.inbox, INBOX, "--ro-bind", view.wrapper, WRAPPER]
+    shown += _data_files(view.fds)
+    made = _parents(private)
+    return (args + made + private + _parents(shown, skip=_targets(private + made)) + shown
+            + ["--remount-ro", "/", "--chdir", HOME, "--clearenv"])
 
 
-def _parents(mounts):
+# How many arguments each flag takes, and which of them (if any) is a path it creates.
+_ARGUMENTS = {"--ro-bind": (2, 1), "--bind": (2, 1), "--symlink": (2, 1),
+              "--ro-bind-data": (2, 1), "--tmpfs": (1, 0), "--proc": (1, 0), "--dev": (1, 0),
+              "--dir": (1, 0), "--perms": (1, None), "--size": (1, None),
+              "--info-fd": (1, None)}
+
+
+def _targets(args):
+    """The paths that ``args`` create in the sandbox, and every folder above them."""
+    found, index = set(), 0
+    while index < len(args):
+        count, target = _ARGUMENTS.get(args[index], (0, None))
+        if target is not None:
+            path = PurePosixPath(args[index + 1 + target])
+            found.add(str(path))
+            found.update(str(parent) for parent in path.parents)
+        index += 1 + count
+    return found
+
+
+def _parents(mounts, skip=()):
     """Create every folder above a mount point first, world-readable (bwrap would make them
     0700 as root, and a dropped uid could not reach the interpreter)."""
-    takes_two = {"--ro-bind", "--bind", "--symlink", "--ro-bind-data", "--perms", "--size"}
-    targets, index = [], 0
-    while index < len(mounts):
-        flag = mounts[index]
-        if flag in takes_two:
-            if flag not in ("--perms", "--size"):
-                targets.append(mounts[index + 2])
-            index += 3
-        elif flag in ("--tmpfs", "--proc", "--dev", "--dir"):
-            targets.append(mounts[index + 1])
-            index += 2
-        else:
-            index += 2 if flag == "--info-fd" else 1
-    folders = sorted({str(parent) for target in targets for parent in PurePosixPath(target)
-                      .parents if str(parent) != "/"} - set(targets))
+    own = {str(PurePosixPath(mounts[i + 1 + _ARGUMENTS[flag][1]]))
+           for i, flag in enumerate(mounts)
+           if flag in _ARGUMENTS and _ARGUMENTS[flag][1] is not None
+           and (i == 0 or mounts[i - 1] not in ("--perms", "--size"))}
+    folders = sorted(_targets(mounts) - own - set(skip) - {"/"})
     args = []
     for folder in folders:
         args += ["--perms", "0755", "--dir", folder]

@@ -300,3 +300,11 @@ def test_memory_is_capped_for_all_processes_together(bundle, tmp_path):
     options = GradeOptions(quiet=True, limits=limits, cell_timeout=60)
     result = grade(bundle, [path], tmp_path / "out", options)[0]
     assert result.question_scores() == {"q1": 1, "q2": 2, "q3": 1}, result.problems
+
+
+def test_an_interpreter_under_tmp_stays_visible_over_the_private_tmp():
+    view = bwrap.View(readonly=("/tmp/clone/.venv",), inbox="/i", wrapper="/x", disk=MIB)
+    args = bwrap.bwrap_arguments(view)
+    assert args.index("/tmp/clone/.venv") > args.index("/tmp", args.index("--tmpfs"))
+    made = args.index("/tmp/clone")
+    assert args[made - 1] == "--dir" and made > args.index("/tmp", args.index("--tmpfs"))

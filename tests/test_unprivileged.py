@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -35,19 +36,19 @@ def _readable_view():
 @pytest.mark.skipif(os.geteuid() != 0, reason="already unprivileged: the other tests are this")
 @pytest.mark.skipif(isolation()[0] != "bubblewrap" or not shutil.which("setpriv"),
                     reason="needs bubblewrap and setpriv")
-def test_sandbox_tests_pass_for_an_unprivileged_grader(tmp_path):
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    os.chown(tmp, UID, UID)
-    tmp_path.chmod(0o755)
-    command = ["bwrap", "--dev-bind", "/", "/", "--bind", str(tmp), "/tmp",
-               *_readable_view(), "--die-with-parent", "--",
-               "setpriv", f"--reuid={UID}", f"--regid={UID}", "--clear-groups",
-               sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-               "--basetemp=/tmp/pytest", "-x", *TESTS]
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/tmp",
-           "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8"}
-    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=900)
+def test_sandbox_tests_pass_for_an_unprivileged_grader():
+    tmp = Path(tempfile.mkdtemp(prefix="autograder-unprivileged-", dir="/tmp"))
+    try:
+        os.chown(tmp, UID, UID)
+        command = ["bwrap", "--dev-bind", "/", "/", *_readable_view(), "--die-with-parent",
+                   "--", "setpriv", f"--reuid={UID}", f"--regid={UID}", "--clear-groups",
+                   sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                   f"--basetemp={tmp}/pytest", "-x", *TESTS]
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp),
+               "TMPDIR": str(tmp), "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8"}
+        run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                             timeout=900)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert " passed" in run.stdout and " failed" not in run.stdout
