@@ -183,6 +183,8 @@ class KernelSession:
             late = self._collect(msg_id, time.monotonic() + 5)
             result.status = "dead" if late.status == "dead" else (
                 "timeout" if late.status != "timeout" else "stuck")
+            result.output_bytes += late.output_bytes  # printed while being interrupted
+            result.truncated = result.truncated or result.output_bytes > OUTPUT_CAP
         if _asked_to_exit(result.reply):
             result.status = "dead" if self.process.wait_exit(5) else result.status
         result.seconds = time.monotonic() - start
