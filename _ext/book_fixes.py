@@ -54,10 +54,27 @@ def load_mathjax_only_where_needed(app, pagename, templatename, context, doctree
                   and "MathJax" not in str(getattr(s, "attributes", {}).get("body", ""))]
 
 
+ICON_SCRIPT = "_static/scripts/fontawesome.js"
+
+
 def drop_icon_script(app, pagename, templatename, context, doctree):
+    """pydata-sphinx-theme's layout writes the icon script's tag itself, with
+    ``pathto('_static/scripts/fontawesome.js', 1)``: that one address becomes an empty inline
+    script (``data:`` with a comment, so the digest the template appends stays a comment)."""
     scripts = context.get("script_files")
     if scripts:
         scripts[:] = [s for s in scripts if not _filename(s).endswith("scripts/fontawesome.js")]
+    pathto = context.get("pathto")
+    if pathto is None or getattr(pathto, "aiopen_wrapped", False):
+        return
+
+    def pathto_without_icon_script(target, *args, **kwargs):
+        if target == ICON_SCRIPT:
+            return "data:text/javascript,//"
+        return pathto(target, *args, **kwargs)
+
+    pathto_without_icon_script.aiopen_wrapped = True
+    context["pathto"] = pathto_without_icon_script
 
 
 def add_offline_search(app, pagename, templatename, context, doctree):

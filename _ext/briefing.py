@@ -141,7 +141,7 @@ section.brief { break-before: page; page-break-before: always; }
 .chapter-number { color: #555; font-size: 10pt; margin: 0; }
 .admonition-title { font-weight: bold; font-size: 12pt; margin: 0 0 3mm; }
 .admonition { border-left: 3px solid #2a7a3b; padding: 0 0 0 5mm; }
-a { color: #0b4fa8; text-decoration: none; }
+a { color: #0b4fa8; text-decoration: underline; }
 img { max-width: 100%; height: auto; }
 figure, .figure { break-inside: avoid; margin: 4mm 0; }
 .alt-text { font-size: 9.5pt; color: #333; }
@@ -149,6 +149,8 @@ figure, .figure { break-inside: avoid; margin: 4mm 0; }
 .sources li { margin-bottom: 1.5mm; }
 .where { font-size: 9pt; color: #444; margin-top: 5mm; }
 ul, ol { padding-left: 6mm; }
+a, code { overflow-wrap: anywhere; }
+@media screen { body { max-width: 46rem; margin: 0 auto; padding: 1rem; } }
 """
 
 
@@ -261,6 +263,7 @@ def write_briefing_html(app, outdir):
         mathjax = f'<script defer src="_static/{html.escape(app.config.mathjax_path)}"></script>'
     document = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{project}: briefing for policymakers</title>
 <style>{PRINT_CSS}</style>{mathjax}</head>
 <body>
