@@ -115,7 +115,10 @@ for folder in (sys.prefix, os.path.dirname(sys.prefix), "/etc", "/usr", "/root",
         pass""",
         ("q1", "secret_answer = found if found is not None else 0"),
         ("q2", HONEST_Q2),
-        ("q3", "name = 'Ada' if not wrote else 'Eve'"),
+        # The kernel's own /tmp is private, and holds the folders above an interpreter that
+        # lives under /tmp: writing there is allowed; the host side is checked by the test.
+        ("q3", "private = ('/tmp/', '/var/tmp/', '/dev/shm/', '/home/student')\n"
+               "name = 'Ada' if not [w for w in wrote if not w.startswith(private)] else 'Eve'"),
     ],
     # Class 5: resources: many processes that together want more memory than the limit, and
     # files that would fill the disk.

@@ -48,5 +48,5 @@ def test_sample_submissions_earn_expected_scores(exercise, tmp_path):
     results = grade(read_bundle(output.bundle), paths, tmp_path / "out",
                     GradeOptions(workers=2, quiet=True))
     scores = {r.student: {**r.question_scores(), "total": r.score} for r in results}
-    assert scores == expected
+    assert scores == expected, {r.student: [p.message for p in r.problems] for r in results}
     assert all(r.status == "graded" for r in results)

@@ -39,8 +39,9 @@ def host_state(workspace):
     Other graders may run at the same time (tests in parallel), so only this batch's own
     temporary folder is listed, and only control groups that stay empty count as left over.
     """
-    files = {str(p) for folder in ("/tmp", "/var/tmp", "/dev/shm", "/etc")
-             for p in Path(folder).glob(f"*{MARK}*")}
+    folders = {"/tmp", "/var/tmp", "/dev/shm", "/etc", "/", sys.prefix,
+               os.path.dirname(sys.prefix), str(Path(__file__).parent.parent)}
+    files = {str(p) for folder in folders for p in Path(folder).glob(f"*{MARK}*")}
     files |= {str(p) for p in Path(workspace).iterdir()}
     ipcs = subprocess.run(["ipcs", "-m"], capture_output=True, text=True).stdout
     queues = sorted(os.listdir("/dev/mqueue")) if os.path.isdir("/dev/mqueue") else []
