@@ -9,15 +9,25 @@ JOBS ?= 2
 BOOK_FLAGS := -W -n --keep-going --builder html
 CHAPTER_NOTEBOOKS = $(sort $(wildcard chapters/*/*.ipynb))
 ALL_NOTEBOOKS = $(CHAPTER_NOTEBOOKS) $(sort $(wildcard exercises/*/source.ipynb))
+NOTEBOOKS ?= $(CHAPTER_NOTEBOOKS)
+
+# One maths-library thread per notebook. The notebooks' outputs are committed and compared by
+# nbval, and a sum over several threads can round differently (0.959 against 0.960); several
+# threads per notebook, with notebooks run two at a time, also oversubscribe small machines
+# (a 2 s fit took minutes). Readers' own runs may use more threads.
+export OMP_NUM_THREADS = 1
+export OPENBLAS_NUM_THREADS = 1
+export MKL_NUM_THREADS = 1
 
 .PHONY: help venv assets book test test-package test-notebooks test-browser chromium sandbox \
-        setup-cells exercises bench clean
+        setup-cells exercises execute bench clean
 
 help:
 	@echo "make book         build the book into _build/html (sets everything up first)"
 	@echo "make test         run every test: package, notebooks (nbval), book build, browser"
 	@echo "make setup-cells  (re)write the Colab set-up cell of every notebook from _config.yml"
 	@echo "make exercises    regenerate each exercise's student notebook from its source"
+	@echo "make execute      re-run notebooks in place, as the tests do (NOTEBOOKS=\"a.ipynb b.ipynb\")"
 	@echo "make bench        run the grading benchmark"
 
 # ---- environment -------------------------------------------------------------------------
@@ -65,6 +75,10 @@ book: venv assets chromium
 
 setup-cells: venv
 	$(BIN)/python -m aiopen.colab --write $(ALL_NOTEBOOKS)
+
+# Re-run notebooks in place (two at a time) with the settings the tests compare against.
+execute: venv
+	printf '%s\n' $(NOTEBOOKS) | xargs -P $(JOBS) -n 1 $(BIN)/jupyter execute --inplace
 
 exercises: venv
 	$(BIN)/python -m autograder.tools.regenerate exercises
