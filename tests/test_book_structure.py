@@ -51,14 +51,35 @@ def test_every_page_on_disk_is_in_the_toc():
     assert not orphans, f"pages not listed in _toc.yml (add them, or remove the files): {orphans}"
 
 
+def _exercise_of(chapter_file):
+    """``exercises/NN-name/exercise`` for ``chapters/NN-name/index``."""
+    return "exercises/" + chapter_file.split("/")[1] + "/exercise"
+
+
 def test_sections_live_in_their_chapter_folder():
     toc = load_toc()
     for part in toc["parts"]:
         for chapter in part["chapters"]:
             folder = chapter["file"].rsplit("/", 1)[0]
             for section in chapter.get("sections", []):
+                if section["file"] == _exercise_of(chapter["file"]):
+                    continue  # the chapter's exercise, read right after it
                 assert section["file"].startswith(folder + "/"), (
                     f"{section['file']} is a section of {chapter['file']} but lives elsewhere")
+
+
+def test_each_exercise_is_read_right_after_its_chapter():
+    """"Next" from a chapter's last section leads to its exercise, then to the next chapter."""
+    toc = load_toc()
+    for part in toc["parts"]:
+        for chapter in part["chapters"]:
+            exercise = _exercise_of(chapter["file"]) if chapter["file"].endswith("/index") else None
+            if exercise is None or not (ROOT / f"{exercise}.ipynb").exists():
+                continue
+            sections = [s["file"] for s in chapter.get("sections", [])]
+            assert sections and sections[-1] == exercise, (
+                f"{exercise} should be the last section of {chapter['file']} in _toc.yml, so "
+                "that a reader meets it right after the chapter")
 
 
 def test_chapter_folders_are_numbered_slugs_with_matching_exercises():
