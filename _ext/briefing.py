@@ -149,7 +149,7 @@ figure, .figure { break-inside: avoid; margin: 4mm 0; }
 .sources li { margin-bottom: 1.5mm; }
 .where { font-size: 9pt; color: #444; margin-top: 5mm; }
 ul, ol { padding-left: 6mm; }
-a, code { overflow-wrap: anywhere; }
+body, a, code, li { overflow-wrap: anywhere; }
 @media screen { body { max-width: 46rem; margin: 0 auto; padding: 1rem; } }
 """
 
