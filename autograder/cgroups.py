@@ -22,8 +22,8 @@ CPU_PERIOD = 100_000  # microseconds
 class KernelGroup:
     """A control group (one folder per hierarchy) that a kernel and all its children join.
 
-    Use :meth:`create`; :meth:`join` runs in the child before it execs, :meth:`remove` after
-    the kernel ended.
+    Use :meth:`create`, :meth:`add` the kernel's first process before it runs anything, and
+    :meth:`remove` after the kernel ended.
     """
 
     def __init__(self, folders, version):
@@ -97,13 +97,12 @@ class KernelGroup:
         """For the sandbox record."""
         return f"cgroup v{self.version}: memory, processes and CPU capped for all processes"
 
-    def join(self):
-        """Move the calling process into the group (called in the child, before exec)."""
-        pid = str(os.getpid()).encode()
+    def add(self, pid):
+        """Move process ``pid`` into the group (its later children start inside it)."""
         for folder in self.folders:
             fd = os.open(folder / "cgroup.procs", os.O_WRONLY)
             try:
-                os.write(fd, pid)
+                os.write(fd, str(pid).encode())
             finally:
                 os.close(fd)
 

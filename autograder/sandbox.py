@@ -380,7 +380,11 @@ def _let_in(kernel, pipes, group):
                            f"({_exit_of(kernel.popen)}): {kernel.stderr_tail()}")
     init = int(info["child-pid"])
     if group is not None:
-        _join(group, (kernel.popen.pid, init))
+        try:
+            for pid in (kernel.popen.pid, init):
+                group.add(pid)
+        except OSError as exc:
+            raise SandboxError(f"could not put the kernel in its control group: {exc}") from None
     pipes.release("block")
     status = pipes.read_json("status", timeout=30)
     if status is None:
@@ -410,18 +414,6 @@ def _only_child(pid):
     if len(children) != 1:
         raise SandboxError(f"the kernel sandbox's init has {len(children)} children, not 1")
     return children[0].pid
-
-
-def _join(group, pids):
-    for pid in pids:
-        try:
-            with open(group.folders[0] / "cgroup.procs", "w") as handle:
-                handle.write(str(pid))
-            for folder in group.folders[1:]:
-                with open(folder / "cgroup.procs", "w") as handle:
-                    handle.write(str(pid))
-        except OSError as exc:
-            raise SandboxError(f"could not put the kernel in its control group: {exc}") from None
 
 
 def _start_plain(workspace, inbox, log, uid, limits):
