@@ -14,12 +14,12 @@ from pathlib import Path
 
 import nbformat
 
-from .bundle import read_bundle, write_bundle
-from .checker import encode_public
+from .authoring.bundle import read_bundle, write_bundle
+from .judging.checker import encode_public
 from .exceptions import FormatError, VerificationError
-from .grade import GradeOptions, grade
-from .source import parse_source, source_text
-from .stubs import stub_solutions
+from .grading.grade import GradeOptions, grade
+from .authoring.source import parse_source, source_text
+from .authoring.stubs import stub_solutions
 
 __all__ = ["AssignOutput", "assign", "main", "student_notebook", "reference_notebook"]
 

@@ -10,8 +10,8 @@ import sys
 import click
 
 from .exceptions import (BundleError, FormatError, SandboxError, VerificationError)
-from .grade import GradeOptions
-from .sandbox import Limits
+from .grading.grade import GradeOptions
+from .sandbox.launch import Limits
 
 __all__ = ["main"]
 
@@ -62,7 +62,7 @@ def grade(bundle, submissions, out, workers, force, quiet, cell_timeout, timeout
 
     The student id of each submission is its file or folder name without extension.
     """
-    from . import grade as grade_module
+    from .grading import grade as grade_module
     limits = Limits(memory=_size(memory, "--memory"), disk=_size(disk, "--disk"),
                     network=allow_network, bubblewrap=not no_bubblewrap)
     _exit(lambda: grade_module.main(bundle, submissions, out=out, workers=workers, force=force,
@@ -77,7 +77,7 @@ def grade(bundle, submissions, out, workers, force, quiet, cell_timeout, timeout
 @click.option("--string", "as_string", is_flag=True, help="Treat VALUE as text even if numeric.")
 def hash_command(value, decimals, as_string):
     """Print a salted hash of VALUE for matches_hash() in a public test."""
-    from .hashing import answer_hash
+    from .judging.hashing import answer_hash
     click.echo(answer_hash(value if as_string else _number_or_text(value), decimals=decimals))
 
 
@@ -86,7 +86,7 @@ def hash_command(value, decimals, as_string):
 def validate(source):
     """Check SOURCE against the authoring format without writing anything."""
     from .assign import read_notebook
-    from .source import parse_source
+    from .authoring.source import parse_source
 
     def run():
         assignment = parse_source(read_notebook(source))

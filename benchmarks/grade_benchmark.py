@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autograder.assign import assign  # noqa: E402
-from autograder.bundle import read_bundle  # noqa: E402
-from autograder.grade import GradeOptions, grade  # noqa: E402
+from autograder.authoring.bundle import read_bundle  # noqa: E402
+from autograder.grading.grade import GradeOptions, grade  # noqa: E402
 
 SAMPLE = ROOT / "exercises" / "00-how-to-use"
 

@@ -22,11 +22,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from autograder.assign import assign  # noqa: E402
-from autograder.bundle import read_bundle  # noqa: E402
-from autograder.grade import GradeOptions, grade  # noqa: E402
-from autograder.kernel import KernelSession  # noqa: E402
-from autograder.query import bootstrap  # noqa: E402
-from autograder.sandbox import KernelProcess, Limits, UidLease, Workspace, isolation  # noqa: E402
+from autograder.authoring.bundle import read_bundle  # noqa: E402
+from autograder.grading.grade import GradeOptions, grade  # noqa: E402
+from autograder.sandbox.kernel import KernelSession  # noqa: E402
+from autograder.sandbox.query import bootstrap  # noqa: E402
+from autograder.sandbox.launch import KernelProcess, Limits, UidLease, Workspace, isolation  # noqa: E402
 from grade_benchmark import SAMPLE, make_submissions  # noqa: E402
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from autograder import cgroups
-from autograder.cgroups import KernelGroup
+from autograder.sandbox import cgroups
+from autograder.sandbox.cgroups import KernelGroup
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from conftest import SAMPLE_EXERCISE as SAMPLE
 from autograder import Checker
 from autograder.assign import student_notebook
-from autograder.source import parse_source
+from autograder.authoring.source import parse_source
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ import pytest
 
 from conftest import ROOT
 from autograder.assign import assign
-from autograder.bundle import read_bundle
-from autograder.grade import GradeOptions, grade
+from autograder.authoring.bundle import read_bundle
+from autograder.grading.grade import GradeOptions, grade
 
 SOURCES = sorted(ROOT.glob("exercises/*/source.ipynb"))
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from autograder.assign import assign
-from autograder.bundle import read_bundle
-from autograder.grade import GradeOptions, grade
+from autograder.authoring.bundle import read_bundle
+from autograder.grading.grade import GradeOptions, grade
 
 FILES = Path(__file__).parent / "files"
 SECRET = 4242424

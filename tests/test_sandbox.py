@@ -17,11 +17,11 @@ from pathlib import Path
 import psutil
 import pytest
 
-from autograder import bwrap
+from autograder.sandbox import bwrap
 from autograder.assign import assign
-from autograder.bundle import read_bundle
-from autograder.grade import GradeOptions, grade
-from autograder.sandbox import MIB, Limits, UidLease, isolation
+from autograder.authoring.bundle import read_bundle
+from autograder.grading.grade import GradeOptions, grade
+from autograder.sandbox.launch import MIB, Limits, UidLease, isolation
 
 sys.path.insert(0, str(Path(__file__).parent))
 from sandbox_attacks import ATTACKS, EXPECTED, MARK, notebook  # noqa: E402

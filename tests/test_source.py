@@ -4,7 +4,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
 from autograder.exceptions import FormatError
-from autograder.source import parse_source
+from autograder.authoring.source import parse_source
 
 HEADER = '# ASSIGNMENT\nid: demo\ntitle: "Demo"'
 TEST = "# TEST\n# points: {points}\ndef test(student):\n    assert student.get('x') == 1"

@@ -3,7 +3,7 @@
 import pytest
 
 from autograder.exceptions import FormatError
-from autograder.stubs import stub_solutions
+from autograder.authoring.stubs import stub_solutions
 
 
 def test_blocks_lines_and_multiline_strings():

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import bwrap
-from autograder.sandbox import isolation
+from autograder.sandbox import bwrap
+from autograder.sandbox.launch import isolation
 from conftest import ROOT
 
 UID = 61990

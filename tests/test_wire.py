@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from autograder import wire
+from autograder.judging import wire
 
 
 class Sneaky(float):

@@ -1,7 +1,7 @@
 """The answering side of the student API: resolves names and calls functions in a namespace.
 
 It runs inside the student's process: imported by the self-check :class:`~autograder.Checker`,
-and sent as source into the grading kernel (with :mod:`autograder.wire`) before any student
+and sent as source into the grading kernel (with :mod:`autograder.judging.wire`) before any student
 code runs. Replies are JSON text; the grader never trusts them beyond decoding plain data.
 """
 

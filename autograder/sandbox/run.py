@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .kernel import OUTPUT_CAP, KernelSession
 from .query import KernelStudent, bootstrap
-from .sandbox import KernelProcess, Limits
+from .launch import KernelProcess, Limits
 
 __all__ = ["Problem", "KernelSlot", "NotebookRun"]
 

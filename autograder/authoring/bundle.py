@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .exceptions import BundleError
+from ..exceptions import BundleError
 from .source import Assignment, Check, Question
 
 __all__ = ["Bundle", "write_bundle", "read_bundle"]

@@ -3,7 +3,7 @@
 import ast
 import re
 
-from .exceptions import FormatError
+from ..exceptions import FormatError
 
 __all__ = ["stub_solutions"]
 

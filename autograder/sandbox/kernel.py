@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import zmq
 from jupyter_client.session import Session
 
-from .exceptions import SandboxError
+from ..exceptions import SandboxError
 
 __all__ = ["KernelSession", "Execution"]
 
@@ -51,7 +51,7 @@ class Execution:
 
 
 class KernelSession:
-    """A minimal Jupyter client for a :class:`~autograder.sandbox.KernelProcess`.
+    """A minimal Jupyter client for a :class:`~autograder.sandbox.launch.KernelProcess`.
 
     It speaks the messaging protocol over two ZeroMQ sockets (shell and iopub) with
     ``jupyter_client.session.Session`` for signing and parsing, and caps inbound message size.

@@ -22,12 +22,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .bundle import read_bundle
-from .judge import judge_reflection, run_check
-from .report import feedback_html, gradebook_csv, gradescope_json, summary_html
-from .results import QuestionResult, Result, ResultStore, write_atomic
-from .run import KernelSlot, NotebookRun, Problem
-from .sandbox import Limits, UidLease, Workspace
+from ..authoring.bundle import read_bundle
+from ..judging.judge import judge_reflection, run_check
+from ..reporting.report import feedback_html, gradebook_csv, gradescope_json, summary_html
+from ..reporting.results import QuestionResult, Result, ResultStore, write_atomic
+from ..sandbox.run import KernelSlot, NotebookRun, Problem
+from ..sandbox.launch import Limits, UidLease, Workspace
 from .submission import Submission, copy_files, load_submission, student_id, submission_hash
 
 __all__ = ["GradeOptions", "grade", "grade_submission", "main"]
@@ -72,7 +72,7 @@ def main(bundle, submissions, *, out, **options):
 
 
 def grade(bundle, paths, out, options=GradeOptions()):
-    """Grade the submissions at ``paths`` (a loaded :class:`~autograder.bundle.Bundle`).
+    """Grade the submissions at ``paths`` (a loaded :class:`~autograder.authoring.bundle.Bundle`).
 
     Returns
     -------

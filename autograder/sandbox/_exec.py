@@ -1,4 +1,4 @@
-"""Last steps into the sandbox, then exec the kernel: ``python -I -S _sandbox_exec.py CONFIG -- CMD``.
+"""Last steps into the sandbox, then exec the kernel: ``python -I -S _exec.py CONFIG -- CMD``.
 
 Standard library only, no site packages: it runs before the kernel, possibly as root. Inside
 bubblewrap (which has already made the namespaces and the file system view) it gives the

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-from .exceptions import SubmissionError
+from ..exceptions import SubmissionError
 
 __all__ = ["Submission", "CodeCell", "student_id", "load_submission", "copy_files",
            "submission_hash"]

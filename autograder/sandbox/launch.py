@@ -1,6 +1,6 @@
 """Start kernels in a sandbox, and make sure nothing of them is left when they end.
 
-With bubblewrap (the default on Linux, see :mod:`autograder.bwrap`) each kernel gets new PID,
+With bubblewrap (the default on Linux, see :mod:`autograder.sandbox.bwrap`) each kernel gets new PID,
 IPC, UTS, mount and network namespaces, a read-only view of the interpreter and nothing else of
 the host, private size-capped tmpfs mounts for its home, ``/tmp``, ``/var/tmp`` and
 ``/dev/shm``, and the submission's files read-only. The kernel is PID 1 of its namespace, so
@@ -36,13 +36,13 @@ import psutil
 
 from . import bwrap
 from .cgroups import KernelGroup
-from .exceptions import SandboxError
+from ..exceptions import SandboxError
 
 __all__ = ["Limits", "Workspace", "KernelProcess", "UidLease", "isolation"]
 
 GIB = 1024 ** 3
 MIB = 1024 ** 2
-_WRAPPER = Path(__file__).with_name("_sandbox_exec.py")
+_WRAPPER = Path(__file__).with_name("_exec.py")
 LEASE_FOLDER = Path("/run/autograder-uid-leases")
 
 
@@ -360,7 +360,7 @@ def _start_bwrap(workspace, inbox, log, uid, limits):
 
 
 def _view(inbox, uid, limits, pipes, connection):
-    """The kernel's :class:`~autograder.bwrap.View`, with its small files passed by pipe."""
+    """The kernel's :class:`~autograder.sandbox.bwrap.View`, with its small files passed by pipe."""
     user, group = (uid, uid) if uid is not None else (os.getuid(), os.getgid())
     fds = {"connection": pipes.data(json.dumps(connection)),
            "passwd": pipes.data(f"student:x:{user}:{group}:student:{bwrap.HOME}:/bin/sh\n"),

@@ -5,7 +5,7 @@ import math
 import numbers
 import secrets
 
-from .exceptions import PlainDataError
+from ..exceptions import PlainDataError
 
 __all__ = ["answer_hash", "matches_hash"]
 

@@ -5,7 +5,7 @@ import re
 import traceback
 from dataclasses import dataclass
 
-from .exceptions import (AnswerMissingError, PlainDataError, QueryError, StudentCodeError)
+from ..exceptions import (AnswerMissingError, PlainDataError, QueryError, StudentCodeError)
 from .hashing import matches_hash
 
 __all__ = ["Outcome", "run_check", "judge_reflection", "count_words"]
@@ -59,7 +59,7 @@ class Outcome:
 
 
 def run_check(check, student):
-    """Run ``check`` (a :class:`~autograder.source.Check`) against ``student``.
+    """Run ``check`` (a :class:`~autograder.authoring.source.Check`) against ``student``.
 
     Returns
     -------

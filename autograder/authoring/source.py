@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from .exceptions import FormatError
+from ..exceptions import FormatError
 
 __all__ = ["Check", "Question", "Assignment", "SourceCell", "parse_source"]
 

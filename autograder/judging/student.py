@@ -3,7 +3,7 @@
 import re
 
 from . import agent, wire
-from .exceptions import (AnswerMissingError, PlainDataError, QueryError, StudentCodeError)
+from ..exceptions import (AnswerMissingError, PlainDataError, QueryError, StudentCodeError)
 
 __all__ = ["Student", "LocalStudent"]
 

@@ -1,7 +1,7 @@
 """Ask a grading kernel for plain data, trusting nothing it does.
 
 Before any student code runs, :func:`bootstrap` installs an answering function in the kernel
-(the source of :mod:`autograder.wire` and :mod:`autograder.agent`, run with a private copy of
+(the source of :mod:`autograder.judging.wire` and :mod:`autograder.judging.agent`, run with a private copy of
 the builtins and with json and base64 functions bound at that moment) as a module under a
 random name. A query is then an ``execute_request`` with *empty* code and one
 ``user_expression`` calling that function with a fresh random nonce: empty code never reaches
@@ -18,12 +18,12 @@ import re
 import secrets
 from pathlib import Path
 
-from .exceptions import QueryError
-from .student import Student
+from ..exceptions import QueryError
+from ..judging.student import Student
 
 __all__ = ["bootstrap", "KernelStudent"]
 
-_HERE = Path(__file__).parent
+_JUDGING = Path(__file__).parents[1] / "judging"
 _BOOT = """
 def _autograder_boot(wire_source, agent_source, token, inbox):
     import builtins, os, shutil, sys, types
@@ -65,8 +65,8 @@ def bootstrap(session, timeout=30.0):
         If the kernel fails to run the bootstrap.
     """
     token = "_autograder_" + secrets.token_hex(8)
-    values = {"@WIRE@": (_HERE / "wire.py").read_text(),
-              "@AGENT@": (_HERE / "agent.py").read_text(), "@TOKEN@": token,
+    values = {"@WIRE@": (_JUDGING / "wire.py").read_text(),
+              "@AGENT@": (_JUDGING / "agent.py").read_text(), "@TOKEN@": token,
               "@INBOX@": str(session.process.inside_inbox)}
     code = re.sub("|".join(values), lambda m: repr(values[m.group(0)]), _BOOT)
     result = session.execute(code, timeout, silent=True)

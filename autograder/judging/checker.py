@@ -18,9 +18,9 @@ import json
 import sys
 from dataclasses import dataclass, field
 
-from .exceptions import AutograderError
+from ..exceptions import AutograderError
 from .judge import judge_reflection, run_check
-from .source import Check, Question
+from ..authoring.source import Check, Question
 from .student import LocalStudent
 
 __all__ = ["Checker", "QuestionReport", "encode_public"]
@@ -30,7 +30,7 @@ _LINE = 76
 
 
 def encode_public(assignment):
-    """Return the embedded-data string for an :class:`~autograder.source.Assignment`.
+    """Return the embedded-data string for an :class:`~autograder.authoring.source.Assignment`.
 
     Only public tests, hints and discussions are included; hidden tests never are.
     The result is deterministic and wrapped in lines of 76 characters.

@@ -15,8 +15,8 @@ import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .judge import Outcome
-from .run import Problem
+from ..judging.judge import Outcome
+from ..sandbox.run import Problem
 
 __all__ = ["QuestionResult", "Result", "ResultStore", "write_atomic"]
 
