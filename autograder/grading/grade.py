@@ -30,7 +30,7 @@ from ..sandbox.run import KernelSlot, NotebookRun, Problem
 from ..sandbox.launch import Limits, UidLease, Workspace
 from .submission import Submission, copy_files, load_submission, student_id, submission_hash
 
-__all__ = ["GradeOptions", "grade", "grade_submission", "main"]
+__all__ = ["GradeOptions", "grade", "grade_submission", "main", "refresh", "save_result"]
 
 
 @dataclass(frozen=True)
@@ -290,11 +290,38 @@ def _empty_result(bundle, submission, status):
 
 
 def save_result(store, result, title):
-    """Write one result's files; ``result.json`` last, as it marks the submission done."""
+    """Write one result's files; ``result.json`` last, as it marks the submission done.
+
+    Manual scores stored for the student (``manual.json``, from ``autograder review --merge``)
+    are applied first, so a regrade never loses them.
+    """
+    if result.status == "graded":
+        result.apply_manual(store.manual(result.student))
+    else:
+        result.rescore()
     folder = store.folder(result.student)
     write_atomic(folder / "feedback.html", feedback_html(result, title))
     write_atomic(folder / "results.json", gradescope_json(result))
     write_atomic(folder / "result.json", result.to_json())
+
+
+def refresh(bundle, out, students=None):
+    """Rewrite stored results' files (after manual scores changed) and the batch files.
+
+    Parameters
+    ----------
+    bundle : Bundle
+    out : str or Path
+        A grading output folder.
+    students : iterable of str, optional
+        Only these students' files are rewritten (the gradebook and summary always are).
+    """
+    store = ResultStore(out)
+    wanted = None if students is None else set(students)
+    for result in store.all_results(bundle.assignment.id):
+        if wanted is None or result.student in wanted:
+            save_result(store, result, bundle.assignment.title)
+    _write_batch(bundle, store)
 
 
 def _write_batch(bundle, store):

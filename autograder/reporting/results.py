@@ -5,6 +5,7 @@ Layout of the output folder::
     OUT/<student>/result.json     full result (for instructors; written last: it marks completion)
     OUT/<student>/results.json    Gradescope format
     OUT/<student>/feedback.html   feedback page for the student
+    OUT/<student>/manual.json     points and comments given by hand (kept across regrades)
     OUT/gradebook.csv             one row per student
     OUT/summary.html              score distribution per question
 """
@@ -37,6 +38,11 @@ class QuestionResult:
         One per test (one completion check for a reflection).
     answer_text : str or None
         A reflection's text, for the instructor to read.
+    manual : dict or None
+        ``{"points": float, "comment": str}`` given by hand in review; when set, ``score`` is
+        ``manual["points"]`` and ``auto_score`` keeps what the tests gave.
+    auto_score : float or None
+        The tests' score, kept when a manual score replaces it.
     """
 
     id: str
@@ -45,6 +51,8 @@ class QuestionResult:
     max: float
     tests: list = field(default_factory=list)
     answer_text: str = None
+    manual: dict = None
+    auto_score: float = None
 
 
 @dataclass
@@ -59,7 +67,15 @@ class Result:
         ``graded``; ``failed`` (the input could not be graded: bad JSON, not a notebook...);
         or ``error`` (the grader itself failed; re-running retries it).
     score, max : float
-        Total points.
+        Total points (after any late penalty).
+    raw_score : float or None
+        Points before the late penalty (manual scores included); None in results written
+        before penalties existed.
+    submitted_at : str or None
+        When the student submitted (ISO 8601), from the LMS archive or a times file.
+    late : dict or None
+        The late penalty applied: ``{"deadline", "submitted_at", "days_late", "penalty",
+        "policy"}`` (``penalty`` in points); None when on time or no deadline was given.
     questions : list of QuestionResult
     problems : list of Problem
         Errors met, each with its cell number.
@@ -85,6 +101,9 @@ class Result:
     bundle_sha256: str = ""
     submission_sha256: str = ""
     seconds: float = 0.0
+    raw_score: float = None
+    submitted_at: str = None
+    late: dict = None
 
     def to_json(self):
         """JSON text (sorted keys)."""
@@ -100,6 +119,31 @@ class Result:
                              for q in data["questions"]]
         data["problems"] = [Problem(**p) for p in data["problems"]]
         return cls(**data)
+
+    def rescore(self):
+        """Recompute ``raw_score`` and ``score`` from the questions and the late penalty."""
+        self.raw_score = sum(q.score for q in self.questions)
+        penalty = (self.late or {}).get("penalty", 0.0)
+        self.score = max(0.0, round(self.raw_score - penalty, 6))
+        return self
+
+    def apply_manual(self, manual):
+        """Replace question scores by ``manual`` ``{question id: {"points", "comment"}}``.
+
+        Unknown question ids are ignored; points are kept within 0 and the question's maximum
+        (the review step validates them before they are stored). Returns ``self``.
+        """
+        for question in self.questions:
+            given = (manual or {}).get(question.id)
+            if question.auto_score is None:
+                question.auto_score = question.score
+            if given is None:
+                question.manual, question.score = None, question.auto_score
+                continue
+            question.manual = {"points": float(given["points"]),
+                               "comment": str(given.get("comment", ""))}
+            question.score = min(max(question.manual["points"], 0.0), question.max)
+        return self.rescore()
 
     def question_scores(self):
         """``{question id: score}``."""
@@ -151,6 +195,22 @@ class ResultStore:
             return Result.from_json((self.root / student / "result.json").read_text())
         except (OSError, ValueError, TypeError, KeyError):
             return None
+
+    def manual(self, student):
+        """Manual scores of ``student`` (``{question id: {"points", "comment"}}``), or {}."""
+        try:
+            data = json.loads((self.root / student / "manual.json").read_text())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{self.root / student / 'manual.json'} is unreadable ({exc}); "
+                             "restore it or delete it and merge the review CSV again") from None
+        return data if isinstance(data, dict) else {}
+
+    def save_manual(self, student, manual):
+        """Store manual scores of ``student`` atomically (merged into later regrades)."""
+        write_atomic(self.folder(student) / "manual.json",
+                     json.dumps(manual, indent=1, sort_keys=True, allow_nan=False))
 
     def is_done(self, student, bundle_sha, submission_sha):
         """True when a finished result for these exact bundle and submission exists."""
