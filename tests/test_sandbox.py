@@ -309,3 +309,19 @@ def test_an_interpreter_under_tmp_stays_visible_over_the_private_tmp():
     assert args.index("/tmp/clone/.venv") > args.index("/tmp", args.index("--tmpfs"))
     made = args.index("/tmp/clone")
     assert args[made - 1] == "--dir" and made > args.index("/tmp", args.index("--tmpfs"))
+
+
+def test_a_home_the_kernel_uid_cannot_reach_is_refused_with_the_fix(tmp_path):
+    from autograder.exceptions import SandboxError
+    from autograder.sandbox.launch import _check_reachable
+    private = tmp_path / "private"
+    home = private / "workspace" / "home"
+    home.mkdir(parents=True)
+    private.chmod(0o700)
+    with pytest.raises(SandboxError, match=r"private is not searchable .*set TMPDIR"):
+        _check_reachable(home, 63000)
+    private.chmod(0o755)
+    for parent in home.parents:
+        if not parent.stat().st_mode & 0o001:
+            pytest.skip(f"{parent} is private on this machine")
+    _check_reachable(home, 63000)

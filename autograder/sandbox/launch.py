@@ -24,6 +24,7 @@ import secrets
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -425,6 +426,7 @@ def _start_plain(workspace, inbox, log, uid, limits):
     connection_file.write_text(json.dumps(connection))
     connection_file.chmod(0o644)
     if uid is not None:  # the folder is still root's and empty but for what root put there
+        _check_reachable(home, uid)
         os.chown(home, uid, uid)
     pipes = _Pipes()
     status_fd = pipes.output("status")
@@ -581,6 +583,17 @@ def _editable_packages():
                         continue
                     folders.update(os.path.realpath(v) for v in mapping.values())
     return folders
+
+
+def _check_reachable(home, uid):
+    """Refuse, with the fix, a home the kernel's uid could not enter (a private TMPDIR)."""
+    for parent in home.parents:
+        mode = parent.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            raise SandboxError(
+                f"a kernel running as uid {uid} cannot reach its folder {home}: {parent} is "
+                f"not searchable by other users (mode {stat.S_IMODE(mode):o}); set TMPDIR to a "
+                "folder all users can enter, such as /tmp, or install bubblewrap")
 
 
 def _exit_of(popen):
