@@ -18,6 +18,7 @@ from .authoring.bundle import read_bundle, write_bundle
 from .judging.checker import encode_public
 from .exceptions import FormatError, VerificationError
 from .grading.grade import GradeOptions, grade
+from .grading.late import policy_from
 from .authoring.source import parse_source, source_text
 from .authoring.stubs import stub_solutions
 
@@ -65,6 +66,7 @@ def assign(source, out, *, verify=True, workers=2):
     """
     nb = read_notebook(source)
     assignment = parse_source(nb)
+    policy_from(assignment.late, Path(source).name)  # a bad late policy fails here, not later
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     reference = reference_notebook(assignment)

@@ -15,6 +15,7 @@ __all__ = [
     "QueryError",
     "VerificationError",
     "SandboxError",
+    "UsageError",
 ]
 
 
@@ -65,6 +66,10 @@ class QueryError(AutograderError, RuntimeError):
 
 class VerificationError(AutograderError, RuntimeError):
     """`autograder assign` found that the reference or the blank notebook grades wrongly."""
+
+
+class UsageError(AutograderError, ValueError):
+    """A command-line value or input file (roster, archive, times, scores) cannot be used."""
 
 
 class SandboxError(AutograderError, OSError):

@@ -88,7 +88,8 @@ def test_outputs_gradebook_and_summary(batch):
     results, out = batch
     rows = list(csv.DictReader(io.StringIO((out / "gradebook.csv").read_text())))
     assert [r["student"] for r in rows] == sorted(results)
-    assert set(rows[0]) == {"student", "q1", "q2", "q3", "total", "status"}
+    assert set(rows[0]) == {"student", "q1", "q2", "q3", "total", "status", "raw_total",
+                            "late_penalty", "days_late", "submitted_at"}
     summary = (out / "summary.html").read_text()
     assert '<img src="data:image/png;base64,' in summary and 'alt="Histograms' in summary
     assert "http" not in summary.replace('"http://www.w3.org', "")

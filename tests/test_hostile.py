@@ -68,7 +68,7 @@ def test_forged_files_never_reach_the_output(graded):
     names = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
     expected = ["gradebook.csv", "summary.html"] + [
         f"{s}{suffix}" for s in sorted(results)
-        for suffix in ("", "/feedback.html", "/result.json", "/results.json")]
+        for suffix in ("", "/executed.ipynb", "/feedback.html", "/result.json", "/results.json")]
     assert names == sorted(expected)
     stored = json.loads((out / "forge_files" / "result.json").read_text())
     assert stored["score"] == 4

@@ -45,7 +45,7 @@ def write_bundle(assignment, reference, path):
     data = {"format": FORMAT,
             "assignment": {"id": assignment.id, "title": assignment.title,
                            "cell_timeout": assignment.cell_timeout,
-                           "timeout": assignment.timeout},
+                           "timeout": assignment.timeout, "late": assignment.late},
             "questions": [_question_data(q) for q in assignment.questions],
             "reference": reference}
     text = json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
@@ -62,6 +62,7 @@ def write_bundle(assignment, reference, path):
 def _question_data(q):
     return {"id": q.id, "kind": q.kind, "points": q.points, "answer": q.answer,
             "min_words": q.min_words, "discussion": q.discussion, "cell": q.cell,
+            "manual": q.manual, "rubric": q.rubric,
             "tests": [{"name": c.name, "points": c.points, "hidden": c.hidden, "hint": c.hint,
                        "source": c.source, "cell": c.cell} for c in q.checks]}
 
@@ -87,7 +88,8 @@ def read_bundle(path):
         questions = tuple(_question(q) for q in data["questions"])
         assignment = Assignment(id=head["id"], title=head["title"],
                                 cell_timeout=float(head["cell_timeout"]),
-                                timeout=float(head["timeout"]), questions=questions, cells=())
+                                timeout=float(head["timeout"]), questions=questions, cells=(),
+                                late=dict(head.get("late") or {}))
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise BundleError(f"{str(path)!r} is not a grading bundle ({exc}); regenerate it with "
                           "`autograder assign SOURCE.ipynb --out DIR`") from None
@@ -98,4 +100,5 @@ def _question(q):
     checks = tuple(Check(**t) for t in q["tests"])
     return Question(id=q["id"], points=q["points"], kind=q["kind"], checks=checks,
                     answer=q["answer"], min_words=q["min_words"], discussion=q["discussion"],
-                    cell=q["cell"])
+                    cell=q["cell"], manual=bool(q.get("manual", False)),
+                    rubric=q.get("rubric", ""))

@@ -21,8 +21,10 @@ ASSIGNMENT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MARKERS = ("# ASSIGNMENT", "# QUESTION", "# END QUESTION")
 DISCUSSION = "<!-- DISCUSSION -->"
-HEADER_KEYS = {"id", "title", "cell_timeout", "timeout"}
-QUESTION_KEYS = {"id", "points", "kind", "answer", "min_words"}
+HEADER_KEYS = {"id", "title", "cell_timeout", "timeout", "deadline", "grace", "late_penalty",
+               "late_cap", "late_cutoff"}
+LATE_KEYS = ("deadline", "grace", "late_penalty", "late_cap", "late_cutoff")
+QUESTION_KEYS = {"id", "points", "kind", "answer", "min_words", "manual", "rubric"}
 TEST_KEYS = {"points", "hidden", "name", "hint"}
 
 
@@ -76,6 +78,11 @@ class Question:
         Reflection: the author's discussion (markdown), shown after answering.
     cell : int
         1-based cell number of its ``# QUESTION`` cell.
+    manual : bool
+        Reviewed by hand (``autograder review``) even though it is a code question;
+        reflections always are.
+    rubric : str
+        Guidance for the person reviewing it (markdown), shown on the review page only.
     """
 
     id: str
@@ -86,6 +93,13 @@ class Question:
     min_words: int = 25
     discussion: str = ""
     cell: int = 0
+    manual: bool = False
+    rubric: str = ""
+
+    @property
+    def reviewed(self):
+        """True when the question gets a manual review step."""
+        return self.manual or self.kind == "reflection"
 
 
 @dataclass(frozen=True)
@@ -114,6 +128,9 @@ class Assignment:
         Every cell of the source with its role.
     metadata : dict
         The notebook's metadata.
+    late : dict
+        The late-work policy given in the header (``deadline``, ``grace``, ``late_penalty``,
+        ``late_cap``, ``late_cutoff``, as text); empty when none is given.
     """
 
     id: str
@@ -123,6 +140,7 @@ class Assignment:
     questions: tuple
     cells: tuple = field(repr=False)
     metadata: dict = field(repr=False, default_factory=dict)
+    late: dict = field(default_factory=dict)
 
     @property
     def points(self):
@@ -370,10 +388,18 @@ class _Parser:
             self._validate_code(spec, points)
         else:
             self._validate_reflection(spec)
+        manual, rubric = spec.get("manual", False), spec.get("rubric", "")
+        if not isinstance(manual, bool):
+            self._problem(spec["cell"], f"`manual` must be true or false, got {manual!r}",
+                          spec["id"])
+        if not isinstance(rubric, str):
+            self._problem(spec["cell"], "`rubric` must be text (use `rubric: |` and indent "
+                          "the lines below it)", spec["id"])
         self.questions.append(Question(
             id=spec["id"], points=float(points), kind=kind, checks=tuple(spec["checks"]),
             answer=spec.get("answer"), min_words=spec.get("min_words", 25),
-            discussion="\n\n".join(spec["discussion"]), cell=spec["cell"]))
+            discussion="\n\n".join(spec["discussion"]), cell=spec["cell"],
+            manual=manual is True, rubric=rubric.strip() if isinstance(rubric, str) else ""))
 
     def _validate_code(self, spec, points):
         qid, checks = spec["id"], spec["checks"]
@@ -425,7 +451,8 @@ class _Parser:
         return Assignment(id=h["id"], title=h["title"].strip(),
                           cell_timeout=float(h["cell_timeout"]), timeout=float(h["timeout"]),
                           questions=tuple(self.questions), cells=tuple(self.cells),
-                          metadata=dict(metadata))
+                          metadata=dict(metadata),
+                          late={k: str(h[k]) for k in LATE_KEYS if h.get(k) is not None})
 
 
 def _number(text):

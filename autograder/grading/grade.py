@@ -17,17 +17,22 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import dataclass, replace
+import copy
+import difflib
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import nbformat
 from tqdm import tqdm
 
 from ..authoring.bundle import read_bundle
 from ..judging.judge import judge_reflection, run_check
 from ..reporting.report import feedback_html, gradebook_csv, gradescope_json, summary_html
+from ..exceptions import UsageError
 from ..reporting.results import QuestionResult, Result, ResultStore, write_atomic
 from ..sandbox.run import KernelSlot, NotebookRun, Problem
 from ..sandbox.launch import Limits, UidLease, Workspace
+from .late import LatePolicy, apply_late, policy_from, read_times
 from .submission import Submission, copy_files, load_submission, student_id, submission_hash
 
 __all__ = ["GradeOptions", "grade", "grade_submission", "main", "refresh", "save_result"]
@@ -49,6 +54,17 @@ class GradeOptions:
         Override the bundle's seconds per cell and per submission.
     limits : Limits
         Memory, CPU and other limits of each kernel.
+    late : LatePolicy or None
+        Deadline and penalty (:mod:`autograder.grading.late`); None for no late penalty.
+    submitted_at : dict
+        ``{student id: ISO 8601 time}`` of each submission (from an LMS archive or a CSV).
+    marked_late : frozenset
+        Students whose submission the LMS marked late (Canvas marks files ``LATE``).
+    marks_late : bool
+        The LMS marks every late submission (Canvas), so one without a mark or a time was on
+        time.
+    only : tuple of str
+        Regrade only these students (forced); every other result stays as it is.
     """
 
     workers: int = 2
@@ -57,17 +73,37 @@ class GradeOptions:
     cell_timeout: float = None
     timeout: float = None
     limits: Limits = Limits()
+    late: LatePolicy = None
+    submitted_at: dict = field(default_factory=dict)
+    marked_late: frozenset = frozenset()
+    marks_late: bool = False
+    only: tuple = ()
 
 
-def main(bundle, submissions, *, out, **options):
+def main(bundle, submissions, *, out, late=None, times=None, **options):
     """Grade ``submissions`` with ``bundle`` into folder ``out``; return the exit status.
+
+    Parameters
+    ----------
+    late : dict, optional
+        Command-line late policy (``deadline``, ``grace``, ``penalty``, ``cap``, ``cutoff``;
+        None values keep the bundle's).
+    times : str or Path, optional
+        CSV of submission times (``student,submitted_at``), added to ``submitted_at``.
+    **options
+        :class:`GradeOptions` fields.
 
     Returns
     -------
     int
         0 when every submission was graded, 1 when any could not be.
     """
-    results = grade(read_bundle(bundle), submissions, out, GradeOptions(**options))
+    bundle = read_bundle(bundle)
+    policy = policy_from(bundle.assignment.late, bundle.path.name, **(late or {}))
+    if times:
+        tz = policy.deadline.tzinfo if policy else None
+        options["submitted_at"] = {**options.get("submitted_at", {}), **read_times(times, tz)}
+    results = grade(bundle, submissions, out, GradeOptions(late=policy, **options))
     return 0 if results and all(r.status == "graded" for r in results) else 1
 
 
@@ -81,11 +117,28 @@ def grade(bundle, paths, out, options=GradeOptions()):
     """
     store = ResultStore(out)
     _warn_if_readable(bundle.path)
+    if options.only:
+        paths = _only(paths, options.only)
+        options = replace(options, force=True)
     todo, results = _plan(bundle, paths, store, options.force)
     if todo:
         results += _grade_in_workers(bundle, todo, store, options)
     _write_batch(bundle, store)
     return sorted(results, key=lambda r: r.student)
+
+
+def _only(paths, students):
+    """The submissions of ``students``; unknown ids are an error naming close matches."""
+    by_id = {student_id(Path(p)): p for p in paths}
+    unknown = [s for s in students if s not in by_id]
+    if unknown:
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, list(by_id), n=3)
+            hints.append(f"{name!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""))
+        raise UsageError(f"--only names students with no submission among those given: "
+                         f"{'; '.join(hints)}; use the ids gradebook.csv shows")
+    return [by_id[s] for s in dict.fromkeys(students)]
 
 
 def _plan(bundle, paths, store, force):
@@ -179,22 +232,23 @@ def _worker(number, uids, bundle, jobs, finished, store, workspace, options):
                 path = jobs.get_nowait()
             except queue.Empty:
                 return
+            executed = None
             try:
-                result = _grade_safely(bundle, path, slot, staging, options)
+                result, executed = _grade_safely(bundle, path, slot, staging, options)
             except BaseException as exc:  # noqa: BLE001 - a worker must report, not vanish
                 result = _failure(bundle, path, "internal", f"the grader failed on this "
                                   f"submission ({type(exc).__name__}: {exc}); re-run to retry")
-            if not _save_quietly(store, result, bundle.assignment.title):
+            if not _save_quietly(store, result, bundle.assignment.title, executed):
                 result.status = "error"
             finished.put(result)
     finally:
         slot.close()
 
 
-def _save_quietly(store, result, title):
+def _save_quietly(store, result, title, executed=None):
     """Write a result; on failure say why on stderr and return False (the batch goes on)."""
     try:
-        save_result(store, result, title)
+        save_result(store, result, title, executed)
         return True
     except Exception as exc:  # e.g. a full disk or an unwritable folder
         print(f"autograder: could not write the result of {result.student}: "
@@ -209,19 +263,41 @@ def _limits_for(bundle, options):
 
 
 def _grade_safely(bundle, path, slot, staging, options):
+    """The result of one submission and its executed notebook (JSON text, or None)."""
     start = time.monotonic()
-    submission = None
+    submission, executed = None, None
     try:
         submission = load_submission(path, staging)
         result = grade_submission(bundle, submission, slot, options)
+        executed = executed_notebook(submission)
     except Exception as exc:  # the grader failed, not the student: record it, go on
         result = _failure(bundle, path, "internal", f"the grader failed on this submission "
                           f"({type(exc).__name__}: {exc}); re-run to retry",
                           traceback.format_exc(limit=-5), submission)
     finally:
         shutil.rmtree(staging / student_id(path), ignore_errors=True)
+    apply_late(result, options.late, options.submitted_at.get(result.student),
+               result.student in options.marked_late,
+               on_time=options.marks_late and result.student not in options.marked_late)
     result.seconds = round(time.monotonic() - start, 3)
-    return result
+    return result, executed
+
+
+def executed_notebook(submission):
+    """The submission's notebook with the outputs its cells produced here, as JSON text.
+
+    Cells that did not run (after a time-out, or self-check cells) have no outputs. None when
+    the submission could not be read.
+    """
+    if submission.notebook is None:
+        return None
+    nb = copy.deepcopy(submission.notebook)
+    outputs = submission.outputs
+    for number, cell in enumerate(nb.get("cells", []), start=1):
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            cell["outputs"] = outputs.get(number, [])
+            cell["execution_count"] = None
+    return nbformat.writes(nbformat.from_dict(nb), version=4)
 
 
 def _failure(bundle, path, kind, message, detail="", submission=None):
@@ -247,9 +323,19 @@ def grade_submission(bundle, submission, slot, options=GradeOptions()):
     try:
         run.run_cells(submission.cells)
         questions = [grade_question(q, run) for q in assignment.questions]
+        _keep_reviewed_code(assignment, submission, questions)
     finally:
         run.close()
+        submission.outputs = run.outputs
     return _result(bundle, submission, run, questions)
+
+
+def _keep_reviewed_code(assignment, submission, questions):
+    """Store the answer cells of code questions marked for manual review (bounded)."""
+    for question, result in zip(assignment.questions, questions):
+        if question.kind == "code" and question.manual:
+            code = "\n\n".join(c.source for c in submission.cells if c.question == question.id)
+            result.answer_code = code[:20000]
 
 
 def grade_question(question, run):
@@ -289,17 +375,20 @@ def _empty_result(bundle, submission, status):
                              for q in assignment.questions])
 
 
-def save_result(store, result, title):
+def save_result(store, result, title, executed=None):
     """Write one result's files; ``result.json`` last, as it marks the submission done.
 
     Manual scores stored for the student (``manual.json``, from ``autograder review --merge``)
-    are applied first, so a regrade never loses them.
+    are applied first, so a regrade never loses them. ``executed`` (the student's notebook
+    with outputs, JSON text) is written to ``executed.ipynb`` when given.
     """
     if result.status == "graded":
         result.apply_manual(store.manual(result.student))
     else:
         result.rescore()
     folder = store.folder(result.student)
+    if executed is not None:
+        write_atomic(folder / "executed.ipynb", executed)
     write_atomic(folder / "feedback.html", feedback_html(result, title))
     write_atomic(folder / "results.json", gradescope_json(result))
     write_atomic(folder / "result.json", result.to_json())

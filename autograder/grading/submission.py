@@ -60,6 +60,10 @@ class Submission:
         Things worth knowing (e.g. upgraded from nbformat 3).
     error : str or None
         Why it cannot be graded at all.
+    notebook : dict or None
+        The notebook as read (nbformat 4), to return it to the student with outputs.
+    outputs : dict
+        ``{cell number: nbformat outputs}`` its cells produced when graded.
     """
 
     student: str
@@ -70,6 +74,8 @@ class Submission:
     files: Path = None
     notes: list = field(default_factory=list)
     error: str = None
+    notebook: dict = field(default=None, repr=False)
+    outputs: dict = field(default_factory=dict, repr=False)
 
 
 RESERVED = {"gradebook.csv", "summary.html"}
@@ -110,6 +116,7 @@ def load_submission(path, staging):
                             f"{MAX_NOTEBOOK_BYTES // 2**20} MB; clear its outputs")
         nb = parse_notebook(raw, notebook_path.name, submission.notes)
         submission.cells, submission.questions = _code_cells(nb)
+        submission.notebook = nb
     except SubmissionError as exc:
         submission.error = str(exc)
     except RecursionError:

@@ -37,8 +37,10 @@ def feedback_html(result, title):
              f"<strong>{result.score:g} of {result.max:g}</strong> points.</p>"]
     if result.status != "graded":
         parts.append("<p>Your notebook could not be graded; see the problems below.</p>")
+    parts.append(_late_html(result))
     for q in result.questions:
         parts.append(f"<h2>Question {e(q.id)}: {q.score:g} of {q.max:g} points</h2>")
+        parts.append(_manual_html(q))
         parts.append(_tests_table(q))
     if result.problems:
         parts.append("<h2>Problems while running your notebook</h2><ul>")
@@ -48,6 +50,33 @@ def feedback_html(result, title):
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in result.notes)
                      + "</ul>")
     return _page(f"Feedback: {title} ({result.student})", "\n".join(parts))
+
+
+def _late_html(result):
+    """Submission time, deadline, days late, penalty and score before it (empty if none)."""
+    e = html.escape
+    if result.late:
+        late = result.late
+        raw = result.raw_score if result.raw_score is not None else result.score
+        return (f"<p>Submitted {e(late['submitted_at'])}, {late['days_late']} day"
+                f"{'s' if late['days_late'] != 1 else ''} after the deadline "
+                f"({e(late['deadline'])}). Late penalty: {late['penalty']:g} points "
+                f"({e(late['policy'])}); score before the penalty: {raw:g}.</p>")
+    if result.submitted_at:
+        return f"<p>Submitted {e(result.submitted_at)}, on time.</p>"
+    return ""
+
+
+def _manual_html(question):
+    """The reviewer's points and comment, when a person scored the question."""
+    if not question.manual:
+        return ""
+    comment = question.manual.get("comment") or ""
+    auto = ("" if question.auto_score is None
+            else f" (the automatic tests gave {question.auto_score:g})")
+    return (f"<p>Scored by your instructor: {question.manual['points']:g} of "
+            f"{question.max:g} points{auto}.</p>"
+            + (f"<blockquote><p>{html.escape(comment)}</p></blockquote>" if comment else ""))
 
 
 def _tests_table(question):
@@ -77,14 +106,21 @@ def gradescope_json(result):
 
 
 def gradebook_csv(results, questions):
-    """CSV text: ``student``, one column per question, ``total``, ``status``."""
+    """CSV text: ``student``, one column per question, ``total``, ``status``, then
+    ``raw_total`` (before the late penalty), ``late_penalty``, ``days_late`` and
+    ``submitted_at``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", *questions, "total", "status"])
+    writer.writerow(["student", *questions, "total", "status", "raw_total", "late_penalty",
+                     "days_late", "submitted_at"])
     for result in results:
         scores = result.question_scores()
+        late = result.late or {}
+        raw = result.raw_score if result.raw_score is not None else result.score
         writer.writerow([result.student, *(f"{scores.get(q, 0.0):g}" for q in questions),
-                         f"{result.score:g}", result.status])
+                         f"{result.score:g}", result.status, f"{raw:g}",
+                         f"{late.get('penalty', 0.0):g}", late.get("days_late", 0),
+                         result.submitted_at or ""])
     return buffer.getvalue()
 
 

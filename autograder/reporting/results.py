@@ -5,6 +5,7 @@ Layout of the output folder::
     OUT/<student>/result.json     full result (for instructors; written last: it marks completion)
     OUT/<student>/results.json    Gradescope format
     OUT/<student>/feedback.html   feedback page for the student
+    OUT/<student>/executed.ipynb  the student's notebook with the outputs it produced here
     OUT/<student>/manual.json     points and comments given by hand (kept across regrades)
     OUT/gradebook.csv             one row per student
     OUT/summary.html              score distribution per question
@@ -43,6 +44,8 @@ class QuestionResult:
         ``manual["points"]`` and ``auto_score`` keeps what the tests gave.
     auto_score : float or None
         The tests' score, kept when a manual score replaces it.
+    answer_code : str or None
+        The answer cells' source of a code question reviewed by hand, for the review page.
     """
 
     id: str
@@ -53,6 +56,7 @@ class QuestionResult:
     answer_text: str = None
     manual: dict = None
     auto_score: float = None
+    answer_code: str = None
 
 
 @dataclass

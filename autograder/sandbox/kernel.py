@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import zmq
 from jupyter_client.session import Session
+from nbformat.v4 import new_output, output_from_msg
 
 from ..exceptions import SandboxError
 
@@ -15,6 +16,7 @@ __all__ = ["KernelSession", "Execution"]
 
 MAX_MESSAGE = 64 * 1024 ** 2
 OUTPUT_CAP = 1024 ** 2
+KEPT_OUTPUT = 256 * 1024
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TRACEBACK_CHARS = 3000
 
@@ -38,6 +40,9 @@ class Execution:
         The execute_reply content (for queries).
     seconds : float
         Wall time.
+    outputs : list of dict
+        The outputs in nbformat 4 form, for the student's executed notebook; kept up to
+        :data:`KEPT_OUTPUT` characters (a note output says when more was dropped).
     """
 
     status: str
@@ -48,6 +53,7 @@ class Execution:
     truncated: bool = False
     reply: dict = field(default_factory=dict, repr=False)
     seconds: float = 0.0
+    outputs: list = field(default_factory=list, repr=False)
 
 
 class KernelSession:
@@ -222,10 +228,14 @@ class KernelSession:
             if kind == "status" and content.get("execution_state") == "idle":
                 idle = True
             elif kind in ("stream", "display_data", "execute_result", "update_display_data"):
+                before = result.output_bytes
                 result.output_bytes += _size(content)
                 result.truncated = result.truncated or result.output_bytes > OUTPUT_CAP
-            elif kind == "error" and not result.ename:
-                _record_error(content, result)
+                _keep(msg, before, result)
+            elif kind == "error":
+                if not result.ename:
+                    _record_error(content, result)
+                _keep(msg, result.output_bytes, result)
         return idle
 
     @staticmethod
@@ -267,6 +277,20 @@ def _asked_to_exit(reply):
 def _parent(msg):
     parent = msg.get("parent_header") if isinstance(msg, dict) else None
     return parent.get("msg_id") if isinstance(parent, dict) else None
+
+
+def _keep(msg, before, result):
+    """Add ``msg`` to ``result.outputs`` while they stay under :data:`KEPT_OUTPUT`."""
+    if msg.get("msg_type") == "update_display_data":
+        return
+    if result.output_bytes <= KEPT_OUTPUT:
+        try:
+            result.outputs.append(output_from_msg(msg))
+        except (KeyError, TypeError, ValueError):  # a malformed message: count, do not keep
+            pass
+    elif before <= KEPT_OUTPUT:
+        result.outputs.append(new_output("stream", name="stderr", text=(
+            f"[the grader kept the first {KEPT_OUTPUT // 1024} KB of this cell's output]\n")))
 
 
 def _size(content):

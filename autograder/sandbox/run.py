@@ -110,6 +110,7 @@ class NotebookRun:
         self.deadline = time.monotonic() + timeout
         self.timeout = timeout
         self.problems, self.notes, self.ran = [], [], []
+        self.outputs = {}  # cell number -> nbformat outputs, for the executed notebook
         self.restarts, self.broken = 0, False
         self.sandbox = dict(process.status)
         self._stderr_seen, self._flooded = 0, set()
@@ -138,6 +139,7 @@ class NotebookRun:
 
     def _run_cell(self, cell, timeout):
         result = self.session.execute(cell.source, timeout)
+        self.outputs[cell.number] = result.outputs
         if result.truncated:
             self._problem("output", f"cell {cell.number} printed {result.output_bytes:,} "
                           f"characters; output beyond {OUTPUT_CAP // 2**20} MB was discarded",
