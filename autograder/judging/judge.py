@@ -2,16 +2,23 @@
 (in the student's process) and grading (in the grader's process)."""
 
 import re
+import threading
 import traceback
 from dataclasses import dataclass
 
 from ..exceptions import (AnswerMissingError, PlainDataError, QueryError, StudentCodeError)
 from .hashing import matches_hash
 
-__all__ = ["Outcome", "run_check", "judge_reflection", "count_words"]
+__all__ = ["Outcome", "run_check", "judge_reflection", "count_words", "current_traceback"]
 
 _STUDENT_FACING = (AnswerMissingError, StudentCodeError, PlainDataError, QueryError)
 _DETAIL_CHARS = 2000
+# Python 3.11's traceback module calls ast.parse to place its ^^^ markers, and 3.11 keeps the
+# AST constructor's recursion counter per interpreter, not per thread: two grading threads
+# formatting a traceback at once can raise "SystemError: AST constructor recursion depth
+# mismatch" (CPython gh-106905). One formatter at a time keeps a broken test's traceback
+# from failing a whole submission.
+_FORMAT_LOCK = threading.Lock()
 
 
 @dataclass
@@ -78,10 +85,16 @@ def run_check(check, student):
         outcome.detail = _limit(str(exc))
         outcome.message = _hidden_safe(exc) if check.hidden else outcome.detail
     except Exception:  # the test itself broke on this answer: a failure, explained to staff
-        outcome.detail = _limit(traceback.format_exc(limit=-3))
+        outcome.detail = _limit(current_traceback(limit=-3))
     else:
         outcome.score = check.points
     return outcome
+
+
+def current_traceback(limit):
+    """``traceback.format_exc(limit)``, safe to call from several grading threads at once."""
+    with _FORMAT_LOCK:
+        return traceback.format_exc(limit=limit)
 
 
 def judge_reflection(question, student):
