@@ -103,7 +103,8 @@ test-notebooks: venv
 		--nbval-sanitize-with tests/nbval_sanitize.cfg $(CHAPTER_NOTEBOOKS)
 
 test-browser: venv chromium book
-	$(BIN)/python -m pytest -m browser tests/test_browser.py tests/test_reader.py
+	$(BIN)/python -m pytest -m browser tests/test_browser.py tests/test_reader.py \
+		tests/test_review_browser.py
 
 test: test-package test-notebooks test-browser
 	@echo "All tests passed."

@@ -16,7 +16,6 @@ import shutil
 import sys
 import threading
 import time
-import traceback
 import copy
 import difflib
 from dataclasses import dataclass, field, replace
@@ -26,7 +25,7 @@ import nbformat
 from tqdm import tqdm
 
 from ..authoring.bundle import read_bundle
-from ..judging.judge import judge_reflection, run_check
+from ..judging.judge import current_traceback, judge_reflection, run_check
 from ..reporting.report import feedback_html, gradebook_csv, gradescope_json, summary_html
 from ..exceptions import UsageError
 from ..reporting.results import QuestionResult, Result, ResultStore, write_atomic
@@ -35,7 +34,8 @@ from ..sandbox.launch import Limits, UidLease, Workspace
 from .late import LatePolicy, apply_late, policy_from, read_times
 from .submission import Submission, copy_files, load_submission, student_id, submission_hash
 
-__all__ = ["GradeOptions", "grade", "grade_submission", "main", "refresh", "save_result"]
+__all__ = ["GradeOptions", "grade", "grade_one", "grade_submission", "limits_for", "main",
+           "refresh", "save_result"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,13 @@ class GradeOptions:
         time.
     only : tuple of str
         Regrade only these students (forced); every other result stays as it is.
+    cluster : str or None
+        A Dask scheduler address: grade there instead of in local threads
+        (:mod:`autograder.grading.cluster`).
+    insecure_cluster : bool
+        Allow an unencrypted ``tcp://`` scheduler on another machine.
+    tls : tuple
+        ``(CA file, certificate, key)`` for a ``tls://`` scheduler, or empty.
     """
 
     workers: int = 2
@@ -78,6 +85,9 @@ class GradeOptions:
     marked_late: frozenset = frozenset()
     marks_late: bool = False
     only: tuple = ()
+    cluster: str = None
+    insecure_cluster: bool = False
+    tls: tuple = ()
 
 
 def main(bundle, submissions, *, out, late=None, times=None, **options):
@@ -121,7 +131,9 @@ def grade(bundle, paths, out, options=GradeOptions()):
         paths = _only(paths, options.only)
         options = replace(options, force=True)
     todo, results = _plan(bundle, paths, store, options.force)
-    if todo:
+    if todo and options.cluster:
+        results += _grade_on_cluster(bundle, todo, store, options)
+    elif todo:
         results += _grade_in_workers(bundle, todo, store, options)
     _write_batch(bundle, store)
     return sorted(results, key=lambda r: r.student)
@@ -197,11 +209,25 @@ def _grade_in_workers(bundle, paths, store, options):
     return results
 
 
+def _grade_on_cluster(bundle, paths, store, options):
+    from .cluster import grade_on_cluster  # needs dask.distributed, loaded only here
+    title = bundle.assignment.title
+    return grade_on_cluster(
+        bundle, paths, store, options,
+        save=lambda result, executed: _save_quietly(store, result, title, executed),
+        failure=lambda path, message: _failure(bundle, path, "internal", message),
+        progress=lambda: _bar(len(paths), options))
+
+
+def _bar(total, options):
+    return tqdm(total=total, unit="submission", file=sys.stderr,
+                disable=options.quiet or not sys.stderr.isatty())
+
+
 def _collect(bundle, paths, finished, threads, options):
     """Results as workers finish them; if every worker has stopped, the rest as errors."""
     results = []
-    bar = tqdm(total=len(paths), unit="submission", file=sys.stderr,
-               disable=options.quiet or not sys.stderr.isatty())
+    bar = _bar(len(paths), options)
     with bar:
         while len(results) < len(paths):
             try:
@@ -223,7 +249,7 @@ def _collect(bundle, paths, finished, threads, options):
 
 def _worker(number, uids, bundle, jobs, finished, store, workspace, options):
     """Grade submissions from ``jobs`` until none is left; never stop on one's failure."""
-    slot = KernelSlot(workspace, uids, _limits_for(bundle, options))
+    slot = KernelSlot(workspace, uids, limits_for(bundle, options))
     staging = workspace.root / f"staging-{number}"
     staging.mkdir(mode=0o700)
     try:
@@ -234,7 +260,7 @@ def _worker(number, uids, bundle, jobs, finished, store, workspace, options):
                 return
             executed = None
             try:
-                result, executed = _grade_safely(bundle, path, slot, staging, options)
+                result, executed = grade_one(bundle, path, slot, staging, options)
             except BaseException as exc:  # noqa: BLE001 - a worker must report, not vanish
                 result = _failure(bundle, path, "internal", f"the grader failed on this "
                                   f"submission ({type(exc).__name__}: {exc}); re-run to retry")
@@ -256,14 +282,18 @@ def _save_quietly(store, result, title, executed=None):
         return False
 
 
-def _limits_for(bundle, options):
+def limits_for(bundle, options):
     timeout = options.timeout or bundle.assignment.timeout
     return replace(options.limits, cpu_seconds=int(min(options.limits.cpu_seconds,
                                                        2 * timeout + 60)))
 
 
-def _grade_safely(bundle, path, slot, staging, options):
-    """The result of one submission and its executed notebook (JSON text, or None)."""
+def grade_one(bundle, path, slot, staging, options):
+    """The result of one submission and its executed notebook (JSON text, or None).
+
+    Never raises for a submission's fault or the grader's: a failure becomes the result.
+    Used by local worker threads and by Dask workers alike.
+    """
     start = time.monotonic()
     submission, executed = None, None
     try:
@@ -273,7 +303,7 @@ def _grade_safely(bundle, path, slot, staging, options):
     except Exception as exc:  # the grader failed, not the student: record it, go on
         result = _failure(bundle, path, "internal", f"the grader failed on this submission "
                           f"({type(exc).__name__}: {exc}); re-run to retry",
-                          traceback.format_exc(limit=-5), submission)
+                          current_traceback(limit=-5), submission)
     finally:
         shutil.rmtree(staging / student_id(path), ignore_errors=True)
     apply_late(result, options.late, options.submitted_at.get(result.student),
