@@ -12,6 +12,7 @@ temporary folder remains in the run's own temporary directory.
 """
 
 import argparse
+import csv
 import os
 import sys
 import tempfile
@@ -100,11 +101,16 @@ def main():
         sampler = Sampler(out)
         sampler.start()
         start = time.perf_counter()
-        results = grade(bundle, paths, out, GradeOptions(workers=args.workers, quiet=True))
+        # As `autograder grade` runs it: results go to disk as they come, none kept.
+        statuses = grade(bundle, paths, out, GradeOptions(workers=args.workers, quiet=True),
+                         collect=False)
         seconds = time.perf_counter() - start
         sampler.stop.set()
         sampler.join()
-        graded = sum(r.status == "graded" and r.score == 1 for r in results)
+        with open(out / "gradebook.csv", newline="") as book:
+            graded = sum(row["status"] == "graded" and float(row["total"]) == 1
+                         for row in csv.DictReader(book))
+        print(f"statuses: {dict(statuses)}")
         print(f"{args.n} submissions, {args.workers} workers: {seconds:.0f} s "
               f"({args.n / seconds:.1f} submissions/s); {graded} graded with full marks")
         report(sampler.samples, args.n)
@@ -130,6 +136,11 @@ def report(samples, n):
     peak = max(s[1] for s in samples)
     print(f"from the first tenth to the end: RSS {(last[1] - first[0][1]) / 2**20:+.1f} MiB, "
           f"open fds {last[2] - first[0][2]:+d}; peak RSS {peak / 2**20:.1f} MiB")
+    middle = [s for s in samples if n // 10 <= s[0] <= 9 * n // 10]
+    if len(middle) > 1 and middle[-1][0] > middle[0][0]:
+        slope = (middle[-1][1] - middle[0][1]) / (middle[-1][0] - middle[0][0])
+        print(f"RSS growth while grading (first to ninth tenth): {slope / 1024:+.2f} KiB per "
+              f"submission ({slope * 1000 / 2**20:+.2f} MiB per 1,000)")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,22 @@ def test_rerun_skips_finished_and_force_regrades(bundle_path, tmp_path):
     third = grade(bundle, paths, tmp_path, GradeOptions(quiet=True, force=True))
     assert stored.stat().st_mtime_ns != written
     assert third[0].question_scores() == first[0].question_scores()
+
+
+@pytest.mark.slow
+def test_uncollected_batch_counts_statuses_and_writes_the_same_files(bundle_path, batch,
+                                                                     tmp_path):
+    """collect=False (the command line's way, constant memory) keeps no results but writes
+    the same gradebook and summary, built by reading results back one at a time."""
+    results, out = batch
+    statuses = grade(read_bundle(bundle_path), INPUTS, tmp_path,
+                     GradeOptions(workers=2, quiet=True), collect=False)
+    assert statuses == Counter(r.status for r in results.values())
+    assert (tmp_path / "gradebook.csv").read_text() == (out / "gradebook.csv").read_text()
+    table = re.compile(r"<table>.*</table>", re.S)
+    ours, theirs = ((folder / "summary.html").read_text() for folder in (tmp_path, out))
+    assert table.search(ours).group() == table.search(theirs).group()
+    assert f"{len(results)} submissions: {statuses['graded']} graded" in ours
 
 
 def cli(*args):

@@ -22,6 +22,7 @@ bundle.
 
 import atexit
 import ipaddress
+import itertools
 import os
 import shutil
 import socket
@@ -42,6 +43,8 @@ from .grade import grade_one, limits_for
 __all__ = ["check_address", "grade_on_cluster", "GradingPlugin", "grade_remote"]
 
 PLUGIN = "autograder-grading"
+# Submissions on the cluster per worker thread: one grading, one queued behind it.
+IN_FLIGHT = 2
 
 
 def check_address(address, insecure=False):
@@ -174,11 +177,17 @@ def _payload(path):
     return path.read_bytes()
 
 
-def grade_on_cluster(bundle, paths, store, options, save, failure, progress):
+def grade_on_cluster(bundle, paths, store, options, take, save, failure, progress):
     """Grade ``paths`` on the cluster at ``options.cluster``; save each result as it comes.
+
+    At most :data:`IN_FLIGHT` submissions per worker thread are on the cluster at once (a new
+    one is sent as each result comes back), so the client holds a bounded number of
+    submissions however large the batch.
 
     Parameters
     ----------
+    take : callable(result)
+        Receives each result once it is saved.
     save : callable(result, executed) -> bool
         Writes one result (the client's only writer).
     failure : callable(path, message) -> Result
@@ -193,20 +202,29 @@ def grade_on_cluster(bundle, paths, store, options, save, failure, progress):
     except (OSError, TimeoutError) as exc:
         raise UsageError(f"cannot reach the Dask scheduler at {options.cluster} ({exc}); start "
                          "it with `dask scheduler` and check the address") from None
-    results = []
     with client:
         client.register_plugin(GradingPlugin(), name=PLUGIN)
         shared = client.scatter(data, broadcast=True, hash=False)
         local = _without_cluster(options)
+        waiting = iter(paths)
         futures = {}
-        for path in paths:
-            future = client.submit(grade_remote, bundle.sha256, shared, Path(path).name,
-                                   _payload(path), local, pure=False,
-                                   key=f"grade-{Path(path).name}-{os.urandom(4).hex()}")
-            futures[future] = path
+
+        def send(count):
+            for path in itertools.islice(waiting, count):
+                future = client.submit(grade_remote, bundle.sha256, shared, Path(path).name,
+                                       _payload(path), local, pure=False,
+                                       key=f"grade-{Path(path).name}-{os.urandom(4).hex()}")
+                futures[future] = path
+                yield future
+
+        def room():  # workers may join or leave during the batch
+            wanted = max(IN_FLIGHT, IN_FLIGHT * sum(client.nthreads().values()))
+            return max(0, wanted - len(futures))
+
+        running = as_completed(send(room()))
         with progress() as bar:
-            for future in as_completed(futures):
-                path = futures[future]
+            for future in running:
+                path = futures.pop(future)
                 try:
                     text, executed = future.result()
                     result = Result.from_json(text)
@@ -216,9 +234,9 @@ def grade_on_cluster(bundle, paths, store, options, save, failure, progress):
                                                "retry"), None
                 if not save(result, executed):
                     result.status = "error"
-                results.append(result)
+                take(result)
                 bar.update(1)
-    return results
+                running.update(send(room()))
 
 
 def _without_cluster(options):

@@ -18,6 +18,7 @@ import threading
 import time
 import copy
 import difflib
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -113,30 +114,45 @@ def main(bundle, submissions, *, out, late=None, times=None, **options):
     if times:
         tz = policy.deadline.tzinfo if policy else None
         options["submitted_at"] = {**options.get("submitted_at", {}), **read_times(times, tz)}
-    results = grade(bundle, submissions, out, GradeOptions(late=policy, **options))
-    return 0 if results and all(r.status == "graded" for r in results) else 1
+    statuses = grade(bundle, submissions, out, GradeOptions(late=policy, **options),
+                     collect=False)
+    return 0 if statuses and set(statuses) == {"graded"} else 1
 
 
-def grade(bundle, paths, out, options=GradeOptions()):
+def grade(bundle, paths, out, options=GradeOptions(), *, collect=True):
     """Grade the submissions at ``paths`` (a loaded :class:`~autograder.authoring.bundle.Bundle`).
+
+    Parameters
+    ----------
+    collect : bool
+        Keep every result to return it (the default). With False each result is only
+        written to ``out`` as it comes, so a batch of any size runs in constant memory.
 
     Returns
     -------
-    list of Result
-        The results of this run's submissions (stored ones included when skipped).
+    list of Result, or collections.Counter
+        The results of this run's submissions, sorted by student (stored ones included when
+        skipped); with ``collect=False``, how many results have each status.
     """
     store = ResultStore(out)
     _warn_if_readable(bundle.path)
     if options.only:
         paths = _only(paths, options.only)
         options = replace(options, force=True)
-    todo, results = _plan(bundle, paths, store, options.force)
+    statuses, kept = Counter(), []
+
+    def take(result):
+        statuses[result.status] += 1
+        if collect:
+            kept.append(result)
+
+    todo = _plan(bundle, paths, store, options.force, take)
     if todo and options.cluster:
-        results += _grade_on_cluster(bundle, todo, store, options)
+        _grade_on_cluster(bundle, todo, store, options, take)
     elif todo:
-        results += _grade_in_workers(bundle, todo, store, options)
+        _grade_in_workers(bundle, todo, store, options, take)
     _write_batch(bundle, store)
-    return sorted(results, key=lambda r: r.student)
+    return sorted(kept, key=lambda r: r.student) if collect else statuses
 
 
 def _only(paths, students):
@@ -153,13 +169,14 @@ def _only(paths, students):
     return [by_id[s] for s in dict.fromkeys(students)]
 
 
-def _plan(bundle, paths, store, force):
-    todo, skipped, owners = [], [], {}
+def _plan(bundle, paths, store, force, take):
+    """The submissions to grade; the results of the others go to ``take``."""
+    todo, owners = [], {}
     for path in map(Path, paths):
         owners.setdefault(student_id(path), []).append(path)
     for student, claimed in owners.items():
         if len(claimed) > 1:
-            skipped.append(_clash(bundle, store, student, claimed))
+            take(_clash(bundle, store, student, claimed))
             continue
         path = claimed[0]
         try:
@@ -167,10 +184,10 @@ def _plan(bundle, paths, store, force):
         except Exception:  # unreadable: grading it will say why
             sha = ""
         if not force and sha and store.is_done(student, bundle.sha256, sha):
-            skipped.append(store.load(student))
+            take(store.load(student))
         else:
             todo.append(path)
-    return todo, skipped
+    return todo
 
 
 def _clash(bundle, store, student, paths):
@@ -184,7 +201,7 @@ def _clash(bundle, store, student, paths):
     return result
 
 
-def _grade_in_workers(bundle, paths, store, options):
+def _grade_in_workers(bundle, paths, store, options, take):
     jobs, finished = queue.Queue(), queue.Queue()
     for path in paths:
         jobs.put(path)
@@ -199,21 +216,20 @@ def _grade_in_workers(bundle, paths, store, options):
     for thread in threads:
         thread.start()
     try:
-        results = _collect(bundle, paths, finished, threads, options)
+        _collect(bundle, paths, finished, threads, options, take)
     finally:
         for thread in threads:
             thread.join(timeout=60)
         for lease in leases:
             lease.release()
         workspace.cleanup()
-    return results
 
 
-def _grade_on_cluster(bundle, paths, store, options):
+def _grade_on_cluster(bundle, paths, store, options, take):
     from .cluster import grade_on_cluster  # needs dask.distributed, loaded only here
     title = bundle.assignment.title
-    return grade_on_cluster(
-        bundle, paths, store, options,
+    grade_on_cluster(
+        bundle, paths, store, options, take,
         save=lambda result, executed: _save_quietly(store, result, title, executed),
         failure=lambda path, message: _failure(bundle, path, "internal", message),
         progress=lambda: _bar(len(paths), options))
@@ -224,27 +240,25 @@ def _bar(total, options):
                 disable=options.quiet or not sys.stderr.isatty())
 
 
-def _collect(bundle, paths, finished, threads, options):
-    """Results as workers finish them; if every worker has stopped, the rest as errors."""
-    results = []
-    bar = _bar(len(paths), options)
-    with bar:
-        while len(results) < len(paths):
+def _collect(bundle, paths, finished, threads, options, take):
+    """Pass results to ``take`` as workers finish them; if every worker has stopped, the rest
+    as errors. Only the not yet finished are tracked, so memory shrinks as the batch goes."""
+    pending = {student_id(path): path for path in paths}
+    with _bar(len(paths), options) as bar:
+        while pending:
             try:
-                results.append(finished.get(timeout=1.0))
+                result = finished.get(timeout=1.0)
+                pending.pop(result.student, None)
+                take(result)
                 bar.update(1)
                 continue
             except queue.Empty:
                 pass
             if not any(thread.is_alive() for thread in threads) and finished.empty():
-                done = {r.student for r in results}
-                for path in paths:
-                    if student_id(path) not in done:
-                        results.append(_failure(bundle, path, "internal", "the grading workers "
-                                                "stopped before this submission; re-run to "
-                                                "grade it"))
+                for path in pending.values():
+                    take(_failure(bundle, path, "internal", "the grading workers stopped "
+                                  "before this submission; re-run to grade it"))
                 break
-    return results
 
 
 def _worker(number, uids, bundle, jobs, finished, store, workspace, options):
@@ -437,17 +451,20 @@ def refresh(bundle, out, students=None):
     """
     store = ResultStore(out)
     wanted = None if students is None else set(students)
-    for result in store.all_results(bundle.assignment.id):
+    for result in store.iter_results(bundle.assignment.id):
         if wanted is None or result.student in wanted:
             save_result(store, result, bundle.assignment.title)
     _write_batch(bundle, store)
 
 
 def _write_batch(bundle, store):
-    results = store.all_results(bundle.assignment.id)
-    questions = [q.id for q in bundle.assignment.questions]
-    write_atomic(store.root / "gradebook.csv", gradebook_csv(results, questions))
-    write_atomic(store.root / "summary.html", summary_html(results, bundle.assignment))
+    """The gradebook and summary of every stored result, read from disk one at a time."""
+    assignment = bundle.assignment
+    questions = [q.id for q in assignment.questions]
+    write_atomic(store.root / "gradebook.csv",
+                 gradebook_csv(store.iter_results(assignment.id), questions))
+    write_atomic(store.root / "summary.html",
+                 summary_html(store.iter_results(assignment.id), assignment))
 
 
 def _warn_if_readable(path):

@@ -10,6 +10,7 @@ import html
 import io
 import json
 import statistics
+from array import array
 
 from matplotlib.figure import Figure
 
@@ -125,18 +126,27 @@ def gradebook_csv(results, questions):
 
 
 def summary_html(results, assignment):
-    """Batch summary: a table of statistics per question and a histogram figure."""
-    graded = [r for r in results if r.status == "graded"]
-    rows, columns = [], [(q.id, q.points) for q in assignment.questions]
-    columns.append(("total", assignment.points))
-    for qid, points in columns:
-        scores = [_score(r, qid) for r in graded]
-        rows.append((qid, points, scores))
+    """Batch summary: a table of statistics per question and a histogram figure.
+
+    ``results`` may be any iterable (it is read once, keeping only the scores), so a
+    batch of any size is summarised without holding its results.
+    """
+    columns = [(q.id, q.points) for q in assignment.questions] + [("total", assignment.points)]
+    scores = {qid: array("d") for qid, _ in columns}
+    count = graded = 0
+    for result in results:
+        count += 1
+        if result.status != "graded":
+            continue
+        graded += 1
+        for qid, _ in columns:
+            scores[qid].append(_score(result, qid))
+    rows = [(qid, points, scores[qid]) for qid, points in columns]
     table = _stats_table(rows)
     figure = _histograms(rows) if graded else ""
-    failed = len(results) - len(graded)
+    failed = count - graded
     body = (f"<h1>Summary: {html.escape(assignment.title)}</h1>"
-            f"<p>{len(results)} submissions: {len(graded)} graded, {failed} could not be "
+            f"<p>{count} submissions: {graded} graded, {failed} could not be "
             "graded.</p><h2>Scores per question</h2>" + table
             + ("<h2>Score distributions</h2>" + figure if figure else ""))
     return _page(f"Summary: {assignment.title}", body)

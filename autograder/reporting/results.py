@@ -225,9 +225,12 @@ class ResultStore:
 
     def all_results(self, assignment):
         """Every stored result of ``assignment``, sorted by student."""
-        results = []
+        return list(self.iter_results(assignment))
+
+    def iter_results(self, assignment):
+        """Every stored result of ``assignment``, sorted by student, loaded one at a time
+        (so a batch of any size is reported in constant memory)."""
         for path in sorted(self.root.glob("*/result.json")):
             result = self.load(path.parent.name)
             if result is not None and result.assignment == assignment:
-                results.append(result)
-        return results
+                yield result
