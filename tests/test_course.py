@@ -1,8 +1,9 @@
 """The course workflow end to end: LMS archive in, grading with late work, manual review,
 similarity, export to the LMS, feedback zips, and regrading one student.
 
-Each cycle grades a generated class of 30 (one copies another with renamed variables and new
-comments, three are late, one submitted nothing, and the archive holds one stray file).
+Each cycle grades a generated class of 32: 31 submissions (one copies another with renamed
+variables and new comments, three are late), one student who submitted nothing, and one stray
+file in the archive that matches nobody on the roster.
 """
 
 import csv
@@ -41,7 +42,7 @@ def rows(path):
 
 def cycle(tmp_path, bundle, kind):
     """Grade, review, merge, find the copy, export, zip feedback, regrade; return facts."""
-    work = make_class(30)
+    work = make_class(32)
     names = [name for name, _ in work]
     late, absent = names[5:8], [names[10]]
     if kind == "canvas":
@@ -74,7 +75,7 @@ def test_full_cycle(tmp_path, bundle, kind):
     assert "match no roster student" in text and "have no submission" in text
     assert status == 0, text
     book = {r["student"]: r for r in rows(out / "gradebook.csv")}
-    assert len(book) == 29
+    assert len(book) == 31
     # Late work: two started days late at 10% of the 8 points each; raw and penalty kept.
     for name in late:
         row = book[ids[name]]
@@ -89,7 +90,7 @@ def test_full_cycle(tmp_path, bundle, kind):
     status, text = run("review", bundle, out)
     assert status == 0, text
     page = (out / "review" / "review-q5.html").read_text()
-    assert page.count('"s": "') == 29 and "<script>alert" not in page
+    assert page.count('"s": "') == 31 and "<script>alert" not in page
     scores = tmp_path / "scores.csv"
     scores.write_text("student,question,points,comment\n"
                       f"{on_time},q5,0.5,\"Thin, but on topic\"\n"
