@@ -325,3 +325,45 @@ def test_a_home_the_kernel_uid_cannot_reach_is_refused_with_the_fix(tmp_path):
         if not parent.stat().st_mode & 0o001:
             pytest.skip(f"{parent} is private on this machine")
     _check_reachable(home, 63000)
+
+
+def _workspace_process(tmp, then):
+    """A grader process that makes a Workspace in ``tmp``, prints its folder, then ``then``."""
+    code = ("import os, signal, time\nfrom autograder.sandbox.launch import Workspace\n"
+            "print(Workspace().root, flush=True)\n" + then)
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "TMPDIR": str(tmp)})
+
+
+def test_a_new_workspace_removes_only_the_folders_of_dead_graders(tmp_path, monkeypatch):
+    """A grader killed with SIGKILL cannot clean up; the next one removes its folder, and
+    never a live grader's or one another grader may have just made."""
+    live = _workspace_process(tmp_path, "time.sleep(120)")
+    live_root = Path(live.stdout.readline().strip())  # made before the other one exists
+    killed = _workspace_process(tmp_path, "os.kill(os.getpid(), signal.SIGKILL)")
+    try:
+        dead_root = Path(killed.stdout.readline().strip())
+        assert killed.wait(timeout=60) == -9 and dead_root.is_dir() and live_root.is_dir()
+        just_made = tmp_path / "autograder-justmade"
+        just_made.mkdir()
+        old = tmp_path / "autograder-oldfoldr"  # no lock file, two hours old
+        other = tmp_path / "autograder-verify-abcdefgh"  # not a workspace: assign's
+        for folder in (old, other):
+            folder.mkdir()
+            os.utime(folder, (time.time() - 7200,) * 2)
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+        from autograder.sandbox.launch import Workspace
+        workspace = Workspace()
+        try:
+            assert sorted(workspace.removed) == sorted([dead_root, old])
+            assert live_root.is_dir() and just_made.is_dir() and workspace.root.is_dir()
+            assert other.is_dir()
+            assert not dead_root.exists() and not old.exists()
+        finally:
+            workspace.cleanup()
+        assert not workspace.root.exists()
+    finally:
+        for process in (live, killed):
+            process.kill()
+            process.wait()
+            process.stdout.close()

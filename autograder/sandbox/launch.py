@@ -20,6 +20,7 @@ folder the kernel can only read, and the kernel copies them into its home itself
 import fcntl
 import json
 import os
+import re
 import secrets
 import select
 import shutil
@@ -160,11 +161,67 @@ class UidLease:
 
 
 class Workspace:
-    """A root-owned folder (mode 0711) for one grading run: inboxes, logs, staging."""
+    """A root-owned folder (mode 0711) for one grading run: inboxes, logs, staging.
+
+    The grader holds a lock on a file inside for as long as the workspace lives; the kernel
+    (and the system) drops it when the grader exits, however it exits. A new workspace
+    removes the folders of graders that died without cleaning up (killed with SIGKILL, or
+    by the out-of-memory killer): those whose lock is free.
+    """
+
+    PREFIX = "autograder-"
+    NAME = re.compile(r"^autograder-[a-z0-9_]{8}$")  # what mkdtemp makes of PREFIX
+    LOCK = ".owner.lock"
+    # A folder with no lock file may be one another grader has just made: left alone unless
+    # it is older than this (seconds).
+    UNLOCKED_GRACE = 3600
 
     def __init__(self):
-        self.root = Path(tempfile.mkdtemp(prefix="autograder-"))
+        self.root = Path(tempfile.mkdtemp(prefix=self.PREFIX))
         self.root.chmod(0o711)
+        self._lock = os.open(self.root / self.LOCK, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC,
+                             0o600)
+        fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self.removed = self.remove_stale(self.root.parent, keep=self.root)
+
+    @classmethod
+    def remove_stale(cls, parent, keep=None):
+        """Remove workspaces under ``parent`` whose grader is gone; return their paths.
+
+        Only folders owned by this user are considered, and only those whose lock can be
+        taken (no live grader holds it) or that have no lock file and are old.
+        """
+        removed = []
+        for folder in Path(parent).glob(cls.PREFIX + "*"):
+            if not cls.NAME.match(folder.name):  # e.g. assign's autograder-verify-*
+                continue
+            try:
+                info = folder.lstat()
+            except OSError:
+                continue
+            if (folder == keep or not stat.S_ISDIR(info.st_mode)
+                    or info.st_uid != os.geteuid()):
+                continue
+            if cls._abandoned(folder, info):
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+        return removed
+
+    @classmethod
+    def _abandoned(cls, folder, info):
+        try:
+            fd = os.open(folder / cls.LOCK, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return time.time() - info.st_mtime > cls.UNLOCKED_GRACE
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False  # a live grader holds it
+        finally:
+            os.close(fd)
 
     def new_folder(self, mode=0o700):
         """A fresh folder with an unguessable name, owned by the grader."""
@@ -176,6 +233,9 @@ class Workspace:
     def cleanup(self):
         """Remove everything (symlinks are removed, never followed)."""
         shutil.rmtree(self.root, ignore_errors=True)
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
 
 @dataclass
