@@ -29,6 +29,7 @@ from scipy import sparse
 from ..authoring.stubs import stub_solutions
 from ..exceptions import UsageError
 from ..grading.submission import load_submission, student_id
+from ..reporting.report import html_page
 from ..reporting.results import write_atomic
 
 __all__ = ["Pair", "similar_pairs", "report_html", "main"]
@@ -248,10 +249,7 @@ def report_html(bundle, pairs, threshold, counts, top=50):
                "Question</th><th scope=\"col\">Student</th><th scope=\"col\">Student</th>"
                f"<th scope=\"col\">Similarity</th></tr></thead><tbody>{rows}</tbody></table>"
                if shown else "<p>No pair reached the threshold.</p>") + sections)
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>Similar answers: {e(bundle.assignment.title)}</title>\n<style>{_STYLE}"
-            f"</style>\n</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n")
+    return html_page(f"Similar answers: {bundle.assignment.title}", body, _STYLE)
 
 
 def _pair_html(number, pair):

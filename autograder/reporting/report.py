@@ -14,7 +14,7 @@ from array import array
 
 from matplotlib.figure import Figure
 
-__all__ = ["feedback_html", "gradescope_json", "gradebook_csv", "summary_html"]
+__all__ = ["feedback_html", "gradescope_json", "gradebook_csv", "summary_html", "html_page"]
 
 _STYLE = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;"
           "line-height:1.5;color:#1a1a1a}table{border-collapse:collapse;width:100%;"
@@ -23,11 +23,13 @@ _STYLE = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem aut
           ".fail{color:#a00000}img{max-width:100%;height:auto}")
 
 
-def _page(title, body):
+def html_page(title, body, style=None):
+    """A whole self-contained page: ``body`` (HTML) in ``<main>``, with the report style or
+    ``style``; it works from file:// and on a phone-width screen."""
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n"
-            f"<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n")
+            f"<title>{html.escape(title)}</title>\n<style>{style or _STYLE}</style>\n"
+            f"</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n")
 
 
 def feedback_html(result, title):
@@ -50,7 +52,7 @@ def feedback_html(result, title):
     if result.notes:
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in result.notes)
                      + "</ul>")
-    return _page(f"Feedback: {title} ({result.student})", "\n".join(parts))
+    return html_page(f"Feedback: {title} ({result.student})", "\n".join(parts))
 
 
 def _late_html(result):
@@ -149,7 +151,7 @@ def summary_html(results, assignment):
             f"<p>{count} submissions: {graded} graded, {failed} could not be "
             "graded.</p><h2>Scores per question</h2>" + table
             + ("<h2>Score distributions</h2>" + figure if figure else ""))
-    return _page(f"Summary: {assignment.title}", body)
+    return html_page(f"Summary: {assignment.title}", body)
 
 
 def _score(result, qid):
