@@ -151,9 +151,11 @@ def test_cli_exit_status(bundle_path, tmp_path):
     assert missing.returncode == 2 and "autograder assign" in missing.stderr
     ok = cli("grade", bundle_path, FILES / "zipped.zip", "--out", tmp_path / "o", "--quiet")
     assert ok.returncode == 0, ok.stderr
+    assert f"1 submission (1 graded); gradebook.csv and summary.html are in {tmp_path / 'o'}" \
+        in ok.stderr
     bad = cli("grade", bundle_path, FILES / "bad" / "invalid_json.ipynb", "--out",
               tmp_path / "o", "--quiet")
-    assert bad.returncode == 1
+    assert bad.returncode == 1 and "1 submission (1 failed)" in bad.stderr
     assert (tmp_path / "o" / "zipped" / "result.json").is_file()
 
 
