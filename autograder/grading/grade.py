@@ -116,7 +116,9 @@ def main(bundle, submissions, *, out, late=None, times=None, **options):
         options["submitted_at"] = {**options.get("submitted_at", {}), **read_times(times, tz)}
     statuses = grade(bundle, submissions, out, GradeOptions(late=policy, **options),
                      collect=False)
-    counts = ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()))
+    order = ["graded", "failed", "error"]
+    counts = ", ".join(f"{statuses[status]} {status}" for status in
+                       sorted(statuses, key=lambda s: (order.index(s) if s in order else 3, s)))
     total = sum(statuses.values())
     print(f"autograder: {total} submission{'' if total == 1 else 's'} ({counts or 'none'}); "
           f"gradebook.csv and summary.html are in {out}", file=sys.stderr)
