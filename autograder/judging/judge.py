@@ -1,7 +1,9 @@
 """Run one test against a student and judge reflections; the same code serves self-checks
 (in the student's process) and grading (in the grader's process)."""
 
+import ast
 import re
+import sys
 import threading
 import traceback
 from dataclasses import dataclass
@@ -18,7 +20,15 @@ _DETAIL_CHARS = 2000
 # formatting a traceback at once can raise "SystemError: AST constructor recursion depth
 # mismatch" (CPython gh-106905). One formatter at a time keeps a broken test's traceback
 # from failing a whole submission.
-_FORMAT_LOCK = threading.Lock()
+_FORMAT_LOCK = threading.RLock()
+if sys.version_info < (3, 13):  # every Python caller of ast.parse (traceback's too) in turn
+    _unlocked_parse = ast.parse
+
+    def _parse_in_turn(*args, **kwargs):
+        with _FORMAT_LOCK:
+            return _unlocked_parse(*args, **kwargs)
+
+    ast.parse = _parse_in_turn
 
 
 @dataclass
