@@ -16,6 +16,7 @@ import shutil
 import sys
 import threading
 import time
+import ast
 import copy
 import difflib
 from collections import Counter
@@ -37,6 +38,21 @@ from .submission import Submission, copy_files, load_submission, student_id, sub
 
 __all__ = ["GradeOptions", "grade", "grade_one", "grade_submission", "limits_for", "main",
            "refresh", "save_result"]
+
+
+# Python 3.11's traceback module calls ast.parse to place its ^^^ markers, and before 3.13 the
+# AST constructor's recursion counter is per interpreter, not per thread: two grading threads
+# parsing at once can raise "SystemError: AST constructor recursion depth mismatch" (CPython
+# gh-106905) and fail a submission. In the grader's process, every ast.parse takes its turn.
+if sys.version_info < (3, 13):
+    _PARSE_LOCK = threading.Lock()
+    _unlocked_parse = ast.parse
+
+    def _parse_in_turn(*args, **kwargs):
+        with _PARSE_LOCK:
+            return _unlocked_parse(*args, **kwargs)
+
+    ast.parse = _parse_in_turn
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,7 @@
 """Run one test against a student and judge reflections; the same code serves self-checks
 (in the student's process) and grading (in the grader's process)."""
 
-import ast
 import re
-import sys
-import threading
 import traceback
 from dataclasses import dataclass
 
@@ -15,20 +12,6 @@ __all__ = ["Outcome", "run_check", "judge_reflection", "count_words", "current_t
 
 _STUDENT_FACING = (AnswerMissingError, StudentCodeError, PlainDataError, QueryError)
 _DETAIL_CHARS = 2000
-# Python 3.11's traceback module calls ast.parse to place its ^^^ markers, and 3.11 keeps the
-# AST constructor's recursion counter per interpreter, not per thread: two grading threads
-# formatting a traceback at once can raise "SystemError: AST constructor recursion depth
-# mismatch" (CPython gh-106905). One formatter at a time keeps a broken test's traceback
-# from failing a whole submission.
-_FORMAT_LOCK = threading.RLock()
-if sys.version_info < (3, 13):  # every Python caller of ast.parse (traceback's too) in turn
-    _unlocked_parse = ast.parse
-
-    def _parse_in_turn(*args, **kwargs):
-        with _FORMAT_LOCK:
-            return _unlocked_parse(*args, **kwargs)
-
-    ast.parse = _parse_in_turn
 
 
 @dataclass
@@ -102,9 +85,9 @@ def run_check(check, student):
 
 
 def current_traceback(limit):
-    """``traceback.format_exc(limit)``, safe to call from several grading threads at once."""
-    with _FORMAT_LOCK:
-        return traceback.format_exc(limit=limit)
+    """``traceback.format_exc(limit)``; the grader makes it safe across threads on Python 3.11
+    (see :mod:`autograder.grading.grade`)."""
+    return traceback.format_exc(limit=limit)
 
 
 def judge_reflection(question, student):
