@@ -57,6 +57,9 @@ def assign(source, out, no_verify, workers):
 @click.option("--no-bubblewrap", is_flag=True,
               help="Run kernels as plain processes even where bubblewrap works (weaker; "
                    "for comparison).")
+@click.option("--no-template", is_flag=True,
+              help="Start every kernel by exec instead of forking it from a template that "
+                   "has imported the assignment's libraries (slower; for comparison).")
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False),
               help="The LMS's roster export (Canvas gradebook CSV or Moodle grading "
                    "worksheet); SUBMISSIONS is then the LMS's bulk-download zip.")
@@ -83,7 +86,7 @@ def assign(source, out, no_verify, workers):
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False))
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False))
 def grade(bundle, submissions, out, workers, force, quiet, cell_timeout, timeout, memory,
-          disk, allow_network, no_bubblewrap, roster, lms, deadline, grace, late_penalty,
+          disk, allow_network, no_bubblewrap, no_template, roster, lms, deadline, grace, late_penalty,
           late_cap, late_cutoff, times, only, cluster, insecure_cluster, tls_ca_file,
           tls_cert, tls_key):
     """Grade SUBMISSIONS (.ipynb files, folders or .zip files) with BUNDLE.
@@ -93,7 +96,8 @@ def grade(bundle, submissions, out, workers, force, quiet, cell_timeout, timeout
     """
     from .grading import grade as grade_module
     limits = Limits(memory=_size(memory, "--memory"), disk=_size(disk, "--disk"),
-                    network=allow_network, bubblewrap=not no_bubblewrap)
+                    network=allow_network, bubblewrap=not no_bubblewrap,
+                    template=not no_template)
     options = dict(out=out, workers=workers, force=force, quiet=quiet,
                    cell_timeout=cell_timeout, timeout=timeout, limits=limits, times=times,
                    only=tuple(s.strip() for text in only for s in text.split(",") if s.strip()),

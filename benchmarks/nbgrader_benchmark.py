@@ -6,10 +6,11 @@ One five-question scikit-learn assignment (digits, a train/test split, a logisti
 a function, a baseline) is written in both authoring formats from the same solutions and
 tests. N submissions (correct, partial and blank in turn, the same code in both formats) are
 graded by ``nbgrader autograde`` (one notebook after another, as nbgrader does) and by
-``autograder grade --workers W``, one after the other in this run, and the ratio of their
-throughputs is printed. Then one more pass of the autograder with one worker, instrumented,
-shows where its time goes per submission: starting the kernel, the set-up cell's imports, the
-other cells, the tests' queries, and writing results.
+``autograder grade --workers W`` twice, kernels forked from the pre-imported template (the
+default) and started by exec (``--no-template``), one after the other in this run, and the
+ratios of their throughputs are printed. Then one more pass of each with one worker,
+instrumented, shows where the time goes per submission: starting the kernel, the set-up
+cell's imports, the other cells, the tests' queries, and writing results.
 
 nbgrader is not a dependency of this project: give the ``nbgrader`` executable of an
 environment that has it (``python -m venv /tmp/nbg && /tmp/nbg/bin/pip install nbgrader==0.9.6
@@ -38,7 +39,7 @@ from autograder.assign import assign  # noqa: E402
 from autograder.authoring.bundle import read_bundle  # noqa: E402
 from autograder.grading import grade as grading  # noqa: E402
 from autograder.sandbox import run as running  # noqa: E402
-from autograder.sandbox.launch import KernelProcess  # noqa: E402
+from autograder.sandbox.launch import KernelProcess, Limits  # noqa: E402
 
 SETUP = """import numpy as np
 import pandas as pd
@@ -176,11 +177,11 @@ def _run(argv, cwd, env):
     return run
 
 
-def run_autograder(tmp, n, workers, instrument=False):
+def run_autograder(tmp, n, workers, instrument=False, template=True):
     """Assign, write N submissions, grade; return (seconds, scores, per-stage seconds)."""
-    output = assign(autograder_source_path(tmp), tmp / f"assign-{workers}-{instrument}",
-                    verify=False)
-    subs = tmp / f"subs-{workers}-{instrument}"
+    name = f"{workers}-{instrument}-{template}"
+    output = assign(autograder_source_path(tmp), tmp / f"assign-{name}", verify=False)
+    subs = tmp / f"subs-{name}"
     subs.mkdir()
     paths = []
     for index in range(n):
@@ -192,9 +193,10 @@ def run_autograder(tmp, n, workers, instrument=False):
         stages.install()
     try:
         start = time.perf_counter()
-        results = grading.grade(read_bundle(output.bundle), paths, tmp / f"out-{workers}-"
-                                f"{instrument}", grading.GradeOptions(workers=workers,
-                                                                      quiet=True))
+        options = grading.GradeOptions(workers=workers, quiet=True,
+                                       limits=Limits(template=template))
+        results = grading.grade(read_bundle(output.bundle), paths, tmp / f"out-{name}",
+                                options)
         seconds = time.perf_counter() - start
     finally:
         if stages:
@@ -260,23 +262,34 @@ def main():
         tmp = Path(tmp)
         os.chmod(tmp, 0o711)  # kernels' uids (as root) must reach their folders inside
         theirs, their_scores = run_nbgrader(args.nbgrader, tmp / "course", args.n)
-        ours, our_scores, _ = run_autograder(tmp, args.n, args.workers)
+        forked, forked_scores, _ = run_autograder(tmp, args.n, args.workers)
+        execd, execd_scores, _ = run_autograder(tmp, args.n, args.workers, template=False)
         print(f"{args.n} submissions of a 5-question scikit-learn assignment "
               f"(correct, partial, blank in turn)")
-        print(f"  nbgrader autograde:               {theirs:7.1f} s  "
-              f"{args.n / theirs:5.2f} submissions/s  scores {_scores(their_scores)}")
-        print(f"  autograder grade --workers {args.workers}:     {ours:7.1f} s  "
-              f"{args.n / ours:5.2f} submissions/s  scores {_scores(our_scores)}")
-        print(f"  throughput ratio autograder / nbgrader: {theirs / ours:.2f}")
-        one, _, stages = run_autograder(tmp, args.n, 1, instrument=True)
-        print(f"\nwhere the autograder's time goes, one worker ({one / args.n:.2f} s per "
-              f"submission; the next kernel starts while the current one is graded):")
-        total = stages.seconds.pop("total per submission")
-        for stage, seconds in stages.seconds.most_common():
-            print(f"  {stage:40s} {seconds / args.n:6.3f} s per submission")
-        print(f"  {'total (grade_one)':40s} {total / args.n:6.3f} s per submission")
-        print(json.dumps({"nbgrader_s": round(theirs, 2), "autograder_s": round(ours, 2),
-                          "ratio": round(theirs / ours, 2)}))
+        for label, seconds, scores in (
+                ("nbgrader autograde", theirs, their_scores),
+                (f"autograder grade --workers {args.workers} --no-template", execd,
+                 execd_scores),
+                (f"autograder grade --workers {args.workers}", forked, forked_scores)):
+            print(f"  {label:45s} {seconds:7.1f} s  {args.n / seconds:5.2f} submissions/s  "
+                  f"scores {_scores(scores)}")
+        print(f"  throughput ratio autograder / nbgrader: {theirs / forked:.2f} "
+              f"(kernels started by exec: {theirs / execd:.2f})")
+        print(f"  throughput ratio template / exec:       {execd / forked:.2f}")
+        rows = {}
+        for template in (False, True):
+            one, _, stages = run_autograder(tmp, args.n, 1, instrument=True, template=template)
+            rows[template] = {stage: s / args.n for stage, s in stages.seconds.items()}
+            rows[template]["submissions per second, one worker"] = args.n / one
+        print("\nwhere the time goes, one worker, seconds per submission (the next kernel "
+              "starts while the current one is graded):")
+        print(f"  {'stage':40s} {'exec':>7s} {'template':>9s}")
+        for stage in sorted(rows[False], key=lambda k: -rows[False][k]):
+            print(f"  {stage:40s} {rows[False][stage]:7.3f} {rows[True].get(stage, 0):9.3f}")
+        print(json.dumps({"nbgrader_s": round(theirs, 2), "autograder_s": round(forked, 2),
+                          "autograder_exec_s": round(execd, 2),
+                          "ratio": round(theirs / forked, 2),
+                          "ratio_exec": round(theirs / execd, 2)}))
 
 
 def _scores(counter):

@@ -47,7 +47,9 @@ def host_state(workspace):
     queues = sorted(os.listdir("/dev/mqueue")) if os.path.isdir("/dev/mqueue") else []
     return {"files": files, "shm": "0x4a4b4c4d" in ipcs, "queues": queues,
             "mounts": Path("/proc/self/mounts").read_text().count("\n"),
-            "empty groups": _empty_groups() & _empty_groups(pause=1.0)}
+            # only a root grader makes control groups; an unprivileged one would see others'
+            "empty groups": _empty_groups() & _empty_groups(pause=1.0) if os.geteuid() == 0
+            else set()}
 
 
 def _empty_groups(pause=0.0):
@@ -131,6 +133,8 @@ def test_the_sandbox_record_says_what_was_isolated(attacked):
     results, _, _, _ = attacked
     sandbox = results["snoop"].sandbox
     assert sandbox["bubblewrap"].startswith("bubblewrap")
+    # the attacks ran in kernels forked from the template, the default with bubblewrap
+    assert sandbox["kernel"].startswith("forked from a template")
     assert sandbox["network"] == "none (private namespace)"
     assert "pid" in sandbox["namespaces"] and "ipc" in sandbox["namespaces"]
     if os.geteuid() == 0:

@@ -20,7 +20,8 @@ from autograder.sandbox.launch import isolation
 from conftest import ROOT
 
 UID = 61990
-TESTS = ["tests/test_hostile.py", "tests/test_sandbox.py", "tests/test_grade.py"]
+TESTS = ["tests/test_hostile.py", "tests/test_sandbox.py", "tests/test_grade.py",
+         "tests/test_template.py"]
 
 
 def _readable_view():

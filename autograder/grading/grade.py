@@ -33,6 +33,7 @@ from ..exceptions import UsageError
 from ..reporting.results import QuestionResult, Result, ResultStore, write_atomic
 from ..sandbox.run import KernelSlot, NotebookRun, Problem
 from ..sandbox.launch import Limits, UidLease, Workspace
+from ..sandbox.template import reference_imports
 from .late import LatePolicy, apply_late, policy_from, read_times
 from .submission import Submission, copy_files, load_submission, student_id, submission_hash
 
@@ -319,9 +320,12 @@ def _save_quietly(store, result, title, executed=None):
 
 
 def limits_for(bundle, options):
+    """The options' limits for this bundle: CPU time bounded by its time limit, and the
+    modules its reference solution imports preloaded in the kernel template."""
     timeout = options.timeout or bundle.assignment.timeout
     return replace(options.limits, cpu_seconds=int(min(options.limits.cpu_seconds,
-                                                       2 * timeout + 60)))
+                                                       2 * timeout + 60)),
+                   preload=reference_imports(bundle.reference))
 
 
 def grade_one(bundle, path, slot, staging, options):

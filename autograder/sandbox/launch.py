@@ -40,7 +40,7 @@ from . import bwrap
 from .cgroups import KernelGroup
 from ..exceptions import SandboxError
 
-__all__ = ["Limits", "Workspace", "KernelProcess", "UidLease", "isolation"]
+__all__ = ["Limits", "Workspace", "KernelProcess", "UidLease", "isolation", "template_env"]
 
 GIB = 1024 ** 3
 MIB = 1024 ** 2
@@ -77,6 +77,11 @@ class Limits:
         upwards (two per worker; see :class:`UidLease`).
     bubblewrap : bool, default=True
         Use bubblewrap when it works here; False forces the plain-process fallback.
+    template : bool, default=True
+        With bubblewrap, fork kernels from a pre-imported template
+        (:mod:`autograder.sandbox.template`) instead of starting each by exec.
+    preload : tuple of str, default=()
+        Modules the template imports besides ipykernel (the reference solution's imports).
     """
 
     memory: int = 2 * GIB
@@ -89,6 +94,8 @@ class Limits:
     network: bool = False
     uid_base: int = 61000
     bubblewrap: bool = True
+    template: bool = True
+    preload: tuple = ()
 
     def rlimits(self):
         """The per-process limits as the sandbox wrapper takes them."""
@@ -278,7 +285,7 @@ class KernelProcess:
     group: KernelGroup = None
 
     @classmethod
-    def launch(cls, workspace, *, uid=None, limits=Limits(), inbox=None):
+    def launch(cls, workspace, *, uid=None, limits=Limits(), inbox=None, template=None):
         """Start a kernel without waiting for it to be ready.
 
         Parameters
@@ -291,6 +298,9 @@ class KernelProcess:
             Resource limits.
         inbox : Path, optional
             Reuse this inbox (a replacement kernel for the same submission).
+        template : Template, optional
+            Fork the kernel from this pre-imported template into the bubblewrap sandbox
+            instead of exec'ing it there (bubblewrap only).
 
         Raises
         ------
@@ -301,9 +311,10 @@ class KernelProcess:
         inbox = inbox or workspace.new_folder(0o755 if uid is not None else 0o700)
         log = workspace.root / f"{secrets.token_hex(8)}.log"
         kind, detail = isolation(limits)
-        start = _start_bwrap if kind == "bubblewrap" else _start_plain
-        kernel = start(workspace, inbox, log, uid, limits)
-        if kind != "bubblewrap":
+        if kind == "bubblewrap":
+            kernel = _start_bwrap(workspace, inbox, log, uid, limits, template)
+        else:
+            kernel = _start_plain(workspace, inbox, log, uid, limits)
             kernel.status["bubblewrap"] = f"not used: {detail}"
         return kernel
 
@@ -387,14 +398,18 @@ class KernelProcess:
         self.log.unlink(missing_ok=True)
 
 
-def _start_bwrap(workspace, inbox, log, uid, limits):
-    """Start the kernel inside bubblewrap: build its view, start it, let it in, record it."""
+def _start_bwrap(workspace, inbox, log, uid, limits, template=None):
+    """Start the kernel inside bubblewrap: build its view, start it, let it in, record it.
+
+    With a ``template`` the wrapper holds the sandbox open and the kernel is forked into it.
+    """
     path, version = _bwrap()
     key = secrets.token_hex(16)
     pipes = _Pipes()
     view = _view(inbox, uid, limits, pipes, _connection(bwrap.SOCKETS + "/k", key))
     config = {"limits": limits.rlimits(), "uid": uid, "cwd": bwrap.HOME,
-              "own": [bwrap.HOME, bwrap.SOCKETS], "status_fd": pipes.output("status")}
+              "own": [bwrap.HOME, bwrap.SOCKETS], "status_fd": pipes.output("status"),
+              "hold_fd": pipes.output("hold", reverse=True) if template else None}
     command = [path, *bwrap.bwrap_arguments(view),
                "--block-fd", str(pipes.output("block", reverse=True)), *_env_arguments(), "--",
                sys.executable, "-I", "-S", bwrap.WRAPPER, json.dumps(config), "--",
@@ -410,6 +425,8 @@ def _start_bwrap(workspace, inbox, log, uid, limits):
     kernel = KernelProcess(popen, popen.pid, inbox, bwrap.INBOX, {}, uid, {}, log, None, group)
     try:
         init, status = _let_in(kernel, pipes, group)
+        if template is not None:
+            kernel.pid = _fork_kernel(template, kernel, pipes.mine("hold"), group, uid, limits)
     except BaseException:
         kernel.remove(keep_inbox=True)
         raise
@@ -417,7 +434,34 @@ def _start_bwrap(workspace, inbox, log, uid, limits):
         pipes.close_all()
     kernel.connection = _connection(f"/proc/{init}/root{bwrap.SOCKETS}/k", key)
     kernel.status = _bwrap_record(version, status, uid, limits, group)
+    if template is not None:
+        kernel.status["kernel"] = ("forked from a template that had imported "
+                                   f"{', '.join(template.modules)} before any submission")
     return kernel
+
+
+def _fork_kernel(template, kernel, hold, group, uid, limits):
+    """Have ``template`` fork a kernel into the sandbox held open by the wrapper
+    (``kernel.pid``); return the kernel's pid."""
+    report, report_end = os.pipe()
+    log = os.open(kernel.log, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+    request = {"holder": kernel.pid, "uid": uid, "limits": limits.rlimits(),
+               "cgroups": [str(f / "cgroup.procs") for f in group.folders] if group else [],
+               "env": _kernel_env(), "cwd": bwrap.HOME,
+               "argv": ["-f", bwrap.CONNECTION, "--HistoryManager.enabled=False"]}
+    try:
+        template.spawn(request, log, hold, report_end)
+    finally:
+        os.close(log)
+        os.close(report_end)
+    try:
+        answer = _Pipes.read_fd(report, timeout=30)
+    finally:
+        os.close(report)
+    if not isinstance(answer, dict) or not isinstance(answer.get("kernel"), int):
+        why = answer.get("error") if isinstance(answer, dict) else "no answer"
+        raise SandboxError(f"the kernel could not be forked into its sandbox: {why}")
+    return answer["kernel"]
 
 
 def _view(inbox, uid, limits, pipes, connection):
@@ -546,9 +590,18 @@ class _Pipes:
             os.close(fd)
         self._child = []
 
+    def mine(self, name):
+        """The grader's end of pipe ``name``."""
+        return self._mine[name]
+
     def read_json(self, name, timeout):
         """Read one JSON value from pipe ``name``; None at end of file or after ``timeout``."""
-        fd, data = self._mine[name], b""
+        return self.read_fd(self._mine[name], timeout)
+
+    @staticmethod
+    def read_fd(fd, timeout):
+        """Read one JSON value from ``fd``; None at end of file or after ``timeout``."""
+        data = b""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
@@ -593,6 +646,15 @@ def _kernel_env():
             "MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
             "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+
+
+def template_env(workspace):
+    """The environment of a kernel template: a kernel's, with its own private folders on the
+    host for anything a library sets up at import (the kernel takes the real one)."""
+    home = workspace.new_folder()
+    return {**_kernel_env(), "HOME": str(home), "TMPDIR": str(home),
+            "IPYTHONDIR": str(home / ".ipython"), "MPLCONFIGDIR": str(home / "matplotlib"),
+            "JUPYTER_RUNTIME_DIR": str(home / ".jupyter")}
 
 
 def _env_arguments():

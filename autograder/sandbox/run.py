@@ -6,12 +6,15 @@ again, and grading goes on with the next cell.
 """
 
 import itertools
+import sys
 import time
 from dataclasses import dataclass
 
 from .kernel import OUTPUT_CAP, KernelSession
 from .query import KernelStudent, bootstrap
-from .launch import KernelProcess, Limits
+from .launch import KernelProcess, Limits, isolation, template_env
+from .template import Template
+from ..exceptions import SandboxError
 
 __all__ = ["Problem", "KernelSlot", "NotebookRun"]
 
@@ -47,6 +50,10 @@ class Problem:
 class KernelSlot:
     """Kernels for one worker; the next one starts while the current submission is graded.
 
+    With bubblewrap (and ``limits.template``) kernels are forked from a pre-imported
+    :class:`~autograder.sandbox.template.Template`, started on first use; where that cannot
+    work the slot says why once on stderr and starts kernels by exec.
+
     Parameters
     ----------
     workspace : Workspace
@@ -62,6 +69,7 @@ class KernelSlot:
         self.workspace, self.limits = workspace, limits
         self._uids = itertools.cycle(uids)
         self._next = None
+        self._template, self._template_tried = None, False
 
     def take(self):
         """Return a started kernel process (the pre-started one when there is one)."""
@@ -79,17 +87,52 @@ class KernelSlot:
         Nothing the old kernel wrote survives (its home was a tmpfs), so a file it planted,
         such as an IPython startup file, cannot run in the replacement.
         """
-        return KernelProcess.launch(self.workspace, uid=old.uid, limits=self.limits,
-                                    inbox=old.inbox)
+        return self._start(old.uid, old.inbox)
 
     def _launch(self):
-        return KernelProcess.launch(self.workspace, uid=next(self._uids), limits=self.limits)
+        return self._start(next(self._uids), None)
+
+    def _start(self, uid, inbox):
+        template = self.template()
+        if template is not None:
+            try:
+                return KernelProcess.launch(self.workspace, uid=uid, limits=self.limits,
+                                            inbox=inbox, template=template)
+            except SandboxError as exc:
+                self._give_up(f"a kernel could not be forked from it ({exc})")
+        return KernelProcess.launch(self.workspace, uid=uid, limits=self.limits, inbox=inbox)
+
+    def template(self):
+        """The running template, started on first use; None when kernels start by exec."""
+        if self._template is not None and not self._template.alive:
+            self._give_up("it stopped")
+        if self._template_tried or not self.limits.template \
+                or isolation(self.limits)[0] != "bubblewrap":
+            return self._template
+        self._template_tried = True
+        try:
+            self._template = Template(self.limits.preload, template_env(self.workspace),
+                                      self.workspace.new_folder())
+        except SandboxError as exc:
+            print(f"autograder: kernels start by exec, about 2 s slower each: {exc}",
+                  file=sys.stderr)
+        return self._template
+
+    def _give_up(self, why):
+        print(f"autograder: the kernel template is no longer used: {why}; kernels start by "
+              "exec", file=sys.stderr)
+        if self._template is not None:
+            self._template.close()
+        self._template, self._template_tried = None, True
 
     def close(self):
-        """Kill the pre-started kernel, if any."""
+        """Kill the pre-started kernel, if any, and stop the template."""
         if self._next is not None:
             self._next.remove()
             self._next = None
+        if self._template is not None:
+            self._template.close()
+            self._template = None
 
 
 class NotebookRun:
