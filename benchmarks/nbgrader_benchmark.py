@@ -284,7 +284,9 @@ def main():
         print("\nwhere the time goes, one worker, seconds per submission (the next kernel "
               "starts while the current one is graded):")
         print(f"  {'stage':40s} {'exec':>7s} {'template':>9s}")
-        for stage in sorted(rows[False], key=lambda k: -rows[False][k]):
+        last = ("total per submission", "submissions per second, one worker")
+        for stage in sorted(set(rows[False]) - set(last), key=lambda k: -rows[False][k]) + \
+                list(last):
             print(f"  {stage:40s} {rows[False][stage]:7.3f} {rows[True].get(stage, 0):9.3f}")
         print(json.dumps({"nbgrader_s": round(theirs, 2), "autograder_s": round(forked, 2),
                           "autograder_exec_s": round(execd, 2),

@@ -14,7 +14,7 @@ import pytest
 from autograder.sandbox.kernel import KernelSession
 from autograder.sandbox.launch import MIB, KernelProcess, Limits, Workspace, isolation, \
     template_env
-from autograder.sandbox.run import KernelSlot
+from autograder.sandbox.run import MAX_TEMPLATES, KernelSlot
 from autograder.sandbox.template import Template, reference_imports
 
 pytestmark = pytest.mark.skipif(isolation()[0] != "bubblewrap",
@@ -46,7 +46,7 @@ print(json.dumps({
     "processes": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
     "hostname": socket.gethostname(), "cgroup": open("/proc/self/cgroup").read().count("autograder"),
     "umask": os.umask(0o077), "cwd": os.getcwd(), "home": sorted(os.listdir(".")),
-    "network": sorted(os.listdir("/sys/class/net")) if os.path.isdir("/sys/class/net") else None,
+    "network": sorted(line.split(":")[0].strip() for line in open("/proc/net/dev").readlines()[2:]),
     "new_user_namespace": os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]) == 0,
     "files": sorted(f for f in files if not f.startswith(("socket:", "anon_inode:", "pipe:"))),
     "environment": dict(os.environ)}))
@@ -124,22 +124,33 @@ def test_how_a_forked_kernel_ended_is_reported(code, ending):
         workspace.cleanup()
 
 
-def test_a_slot_whose_template_died_starts_kernels_by_exec(capfd):
+def _kill(template):
+    os.kill(template.popen.pid, signal.SIGKILL)
+    template.popen.wait()
+
+
+def _works(process):
+    session = KernelSession(process)
+    try:
+        assert session.execute("x = 1", 30).status == "ok"
+    finally:
+        session.close()
+    return "kernel" in process.status
+
+
+def test_a_template_that_dies_is_replaced_then_given_up(capfd):
     workspace = Workspace()
     slot = KernelSlot(workspace, (UID,), LIMITS)
     try:
-        first = slot.take()
-        assert "kernel" in first.status
-        first.remove()
-        template = slot.template()
-        os.kill(template.popen.pid, signal.SIGKILL)
-        template.popen.wait()
-        second = slot.take()
-        session = KernelSession(second)
-        assert session.execute("x = 1", 30).status == "ok"
-        session.close()
-        assert "kernel" not in second.status
-        assert "no longer used: it stopped" in capfd.readouterr().err
+        assert _works(slot.take())
+        for _ in range(MAX_TEMPLATES - 1):
+            _kill(slot.template())
+            assert _works(slot.take())  # forked from a new template
+        assert "the kernel template stopped; starting a new one" in capfd.readouterr().err
+        _kill(slot.template())
+        assert not _works(slot.take())  # started by exec
+        assert f"stopped {MAX_TEMPLATES} times, so kernels start by exec" in \
+            capfd.readouterr().err
     finally:
         slot.close()
         workspace.cleanup()

@@ -3,7 +3,8 @@
 Standard library only, no site packages: it runs before the kernel, possibly as root. Inside
 bubblewrap (which has already made the namespaces and the file system view) it gives the
 kernel's private tmpfs mounts to the sandbox uid, sets the resource limits, drops from root to
-that uid, reports what was achieved on a pipe and execs the kernel.
+that uid, reports what was achieved on a pipe and execs the kernel; or, when the kernel is
+forked into the sandbox from a template (``"hold_fd"``), holds the sandbox open until it ends.
 
 In the fallback without bubblewrap (``"isolate": true``) it also starts a new session and a
 private network namespace (when allowed) and, when Python lives under a directory the

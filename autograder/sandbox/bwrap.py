@@ -17,7 +17,9 @@ Inside the sandbox a kernel sees:
 - a private ``/proc`` (its own processes only), a minimal ``/dev``, and new PID, IPC, UTS,
   network (loopback only) and, without root, user namespaces. bubblewrap's own init is PID 1
   and the kernel its child: when the kernel ends, init ends and the kernel of the operating
-  system kills every process left in the namespace.
+  system kills every process left in the namespace. (A kernel forked from a template, see
+  :mod:`autograder.sandbox.template`, joins these namespaces instead; the wrapper, init's
+  child, ends when it does.)
 """
 
 import os

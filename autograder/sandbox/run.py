@@ -19,6 +19,7 @@ from ..exceptions import SandboxError
 __all__ = ["Problem", "KernelSlot", "NotebookRun"]
 
 MAX_RESTARTS = 3
+MAX_TEMPLATES = 3
 
 
 @dataclass
@@ -69,7 +70,7 @@ class KernelSlot:
         self.workspace, self.limits = workspace, limits
         self._uids = itertools.cycle(uids)
         self._next = None
-        self._template, self._template_tried = None, False
+        self._template, self._starts = None, 0
 
     def take(self):
         """Return a started kernel process (the pre-started one when there is one)."""
@@ -103,17 +104,25 @@ class KernelSlot:
         return KernelProcess.launch(self.workspace, uid=uid, limits=self.limits, inbox=inbox)
 
     def template(self):
-        """The running template, started on first use; None when kernels start by exec."""
+        """The running template, started on first use; None when kernels start by exec.
+
+        A template that stopped (killed, say) is replaced, :data:`MAX_TEMPLATES` times at most.
+        """
         if self._template is not None and not self._template.alive:
-            self._give_up("it stopped")
-        if self._template_tried or not self.limits.template \
-                or isolation(self.limits)[0] != "bubblewrap":
+            self._template.close()
+            self._template = None
+            print("autograder: the kernel template stopped; " + (
+                "starting a new one" if self._starts < MAX_TEMPLATES else
+                f"it stopped {MAX_TEMPLATES} times, so kernels start by exec"), file=sys.stderr)
+        if self._template is not None or self._starts >= MAX_TEMPLATES \
+                or not self.limits.template or isolation(self.limits)[0] != "bubblewrap":
             return self._template
-        self._template_tried = True
+        self._starts += 1
         try:
             self._template = Template(self.limits.preload, template_env(self.workspace),
                                       self.workspace.new_folder())
         except SandboxError as exc:
+            self._starts = MAX_TEMPLATES
             print(f"autograder: kernels start by exec, about 2 s slower each: {exc}",
                   file=sys.stderr)
         return self._template
@@ -123,7 +132,7 @@ class KernelSlot:
               "exec", file=sys.stderr)
         if self._template is not None:
             self._template.close()
-        self._template, self._template_tried = None, True
+        self._template, self._starts = None, MAX_TEMPLATES
 
     def close(self):
         """Kill the pre-started kernel, if any, and stop the template."""
