@@ -11,6 +11,7 @@ import signal
 
 import pytest
 
+from autograder.exceptions import SandboxError
 from autograder.sandbox.kernel import KernelSession
 from autograder.sandbox.launch import MIB, KernelProcess, Limits, Workspace, isolation, \
     template_env
@@ -151,6 +152,38 @@ def test_a_template_that_dies_is_replaced_then_given_up(capfd):
         assert not _works(slot.take())  # started by exec
         assert f"stopped {MAX_TEMPLATES} times, so kernels start by exec" in \
             capfd.readouterr().err
+    finally:
+        slot.close()
+        workspace.cleanup()
+
+
+class _Refusing:
+    """A template whose forks all fail (as when the kernel cannot join its sandbox)."""
+
+    alive, modules, closed = True, (), False
+
+    def spawn(self, *args):
+        raise SandboxError("the kernel could not be forked into its sandbox: test")
+
+    def close(self):
+        self.closed = True
+
+
+def test_kernels_that_cannot_be_forked_start_by_exec(capfd):
+    workspace = Workspace()
+    slot = KernelSlot(workspace, (UID,), LIMITS)
+    refusing = slot._template = _Refusing()
+    slot._starts = 1
+    try:
+        for attempt in range(MAX_TEMPLATES):
+            assert not _works(slot.take())
+        err = capfd.readouterr().err
+        assert err.count("this kernel starts by exec: the kernel could not be forked") == \
+            MAX_TEMPLATES - 1
+        assert f"no longer used: {MAX_TEMPLATES} kernels could not be forked" in err
+        assert refusing.closed and slot.template() is None
+        slot.close()
+        assert [p.name for p in workspace.root.iterdir() if p.is_dir()] == []  # no inbox left
     finally:
         slot.close()
         workspace.cleanup()

@@ -308,14 +308,20 @@ class KernelProcess:
             If the sandbox could not be entered (the message includes the kernel's stderr).
         """
         uid = uid if os.geteuid() == 0 else None
+        made = inbox is None
         inbox = inbox or workspace.new_folder(0o755 if uid is not None else 0o700)
         log = workspace.root / f"{secrets.token_hex(8)}.log"
         kind, detail = isolation(limits)
-        if kind == "bubblewrap":
-            kernel = _start_bwrap(workspace, inbox, log, uid, limits, template)
-        else:
-            kernel = _start_plain(workspace, inbox, log, uid, limits)
-            kernel.status["bubblewrap"] = f"not used: {detail}"
+        try:
+            if kind == "bubblewrap":
+                kernel = _start_bwrap(workspace, inbox, log, uid, limits, template)
+            else:
+                kernel = _start_plain(workspace, inbox, log, uid, limits)
+                kernel.status["bubblewrap"] = f"not used: {detail}"
+        except BaseException:
+            if made:
+                shutil.rmtree(inbox, ignore_errors=True)
+            raise
         return kernel
 
     def stderr_tail(self, size=2000):

@@ -70,7 +70,7 @@ class KernelSlot:
         self.workspace, self.limits = workspace, limits
         self._uids = itertools.cycle(uids)
         self._next = None
-        self._template, self._starts = None, 0
+        self._template, self._starts, self._fork_failures = None, 0, 0
 
     def take(self):
         """Return a started kernel process (the pre-started one when there is one)."""
@@ -100,7 +100,12 @@ class KernelSlot:
                 return KernelProcess.launch(self.workspace, uid=uid, limits=self.limits,
                                             inbox=inbox, template=template)
             except SandboxError as exc:
-                self._give_up(f"a kernel could not be forked from it ({exc})")
+                self._fork_failures += 1
+                if template.alive and self._fork_failures >= MAX_TEMPLATES:
+                    self._give_up(f"{self._fork_failures} kernels could not be forked from it "
+                                  f"(the last: {exc})")
+                else:
+                    print(f"autograder: this kernel starts by exec: {exc}", file=sys.stderr)
         return KernelProcess.launch(self.workspace, uid=uid, limits=self.limits, inbox=inbox)
 
     def template(self):
