@@ -9,6 +9,7 @@ import json
 import os
 import signal
 
+import psutil
 import pytest
 
 from autograder.exceptions import SandboxError
@@ -120,6 +121,9 @@ def test_how_a_forked_kernel_ended_is_reported(code, ending):
         session.close()
         with pytest.raises(ProcessLookupError):  # the sandbox's processes went with it
             os.kill(process.pid, 0)
+        if UID is not None:  # not even a zombie of the kernel or its child is left
+            assert [p.pid for p in psutil.process_iter(["uids"])
+                    if p.info["uids"] and UID in p.info["uids"]] == []
     finally:
         template.close()
         workspace.cleanup()
