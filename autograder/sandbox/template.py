@@ -114,11 +114,12 @@ class Template:
         self._lock = threading.Lock()
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._socket = mine
-        with theirs:
+        self.log = os.path.join(cwd, "template.log")  # a file: a full pipe would block it
+        with theirs, open(self.log, "wb") as log:
             self.popen = subprocess.Popen(
                 [sys.executable, "-m", "autograder.sandbox.template", str(theirs.fileno()),
                  json.dumps(list(modules))], env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, pass_fds=(theirs.fileno(),),
+                stdout=subprocess.DEVNULL, stderr=log, pass_fds=(theirs.fileno(),),
                 close_fds=True, start_new_session=True)
         try:
             self._socket.settimeout(120)
@@ -135,7 +136,8 @@ class Template:
     def _stderr(self):
         try:
             self.popen.wait(timeout=5)
-            return self.popen.stderr.read().decode("utf-8", "replace")[-2000:].strip()
+            with open(self.log, "rb") as handle:
+                return handle.read()[-2000:].decode("utf-8", "replace").strip() or "no answer"
         except (OSError, subprocess.TimeoutExpired):
             return "no answer"
 
@@ -162,7 +164,6 @@ class Template:
         if self.popen.poll() is None:
             self.popen.kill()
         self.popen.wait()
-        self.popen.stderr.close()
 
 
 # ---------------------------------------------------------------- inside the template ----
