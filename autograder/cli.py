@@ -86,9 +86,9 @@ def assign(source, out, no_verify, workers):
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False))
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False))
 def grade(bundle, submissions, out, workers, force, quiet, cell_timeout, timeout, memory,
-          disk, allow_network, no_bubblewrap, no_template, roster, lms, deadline, grace, late_penalty,
-          late_cap, late_cutoff, times, only, cluster, insecure_cluster, tls_ca_file,
-          tls_cert, tls_key):
+          disk, allow_network, no_bubblewrap, no_template, roster, lms, deadline, grace,
+          late_penalty, late_cap, late_cutoff, times, only, cluster, insecure_cluster,
+          tls_ca_file, tls_cert, tls_key):
     """Grade SUBMISSIONS (.ipynb files, folders or .zip files) with BUNDLE.
 
     The student id of each submission is its file or folder name without extension. With

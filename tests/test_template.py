@@ -14,8 +14,8 @@ import pytest
 
 from autograder.exceptions import SandboxError
 from autograder.sandbox.kernel import KernelSession
-from autograder.sandbox.launch import MIB, KernelProcess, Limits, Workspace, isolation, \
-    template_env
+from autograder.sandbox.launch import MIB, KernelProcess, Limits, Workspace, host_env, \
+    isolation
 from autograder.sandbox.run import MAX_TEMPLATES, KernelSlot
 from autograder.sandbox.template import Template, reference_imports
 
@@ -71,7 +71,7 @@ def _probe(workspace, template):
 @pytest.fixture(scope="module")
 def both():
     workspace = Workspace()
-    template = Template(["json"], template_env(workspace), workspace.new_folder())
+    template = Template(["json"], host_env(home := workspace.new_folder()), home)
     try:
         yield _probe(workspace, None), _probe(workspace, template), template
     finally:
@@ -107,7 +107,7 @@ def test_the_sandbox_record_says_the_same(both):
 ])
 def test_how_a_forked_kernel_ended_is_reported(code, ending):
     workspace = Workspace()
-    template = Template([], template_env(workspace), workspace.new_folder())
+    template = Template([], host_env(home := workspace.new_folder()), home)
     try:
         process = KernelProcess.launch(workspace, uid=UID, limits=LIMITS, template=template)
         session = KernelSession(process)

@@ -10,13 +10,13 @@ writes each result atomically as it finishes, skips submissions already graded w
 bundle, and rebuilds the gradebook and summary from all results at the end.
 """
 
+import ast
 import os
 import queue
 import shutil
 import sys
 import threading
 import time
-import ast
 import copy
 import difflib
 from collections import Counter

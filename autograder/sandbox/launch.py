@@ -40,7 +40,7 @@ from . import bwrap
 from .cgroups import KernelGroup
 from ..exceptions import SandboxError
 
-__all__ = ["Limits", "Workspace", "KernelProcess", "UidLease", "isolation", "template_env"]
+__all__ = ["Limits", "Workspace", "KernelProcess", "UidLease", "isolation", "host_env"]
 
 GIB = 1024 ** 3
 MIB = 1024 ** 2
@@ -546,9 +546,7 @@ def _start_plain(workspace, inbox, log, uid, limits):
     command = [sys.executable, "-I", "-S", str(_WRAPPER), json.dumps(config), "--",
                sys.executable, "-m", "ipykernel_launcher", "-f", str(connection_file),
                "--HistoryManager.enabled=False"]
-    env = {**_kernel_env(), "HOME": str(home), "TMPDIR": str(home),
-           "IPYTHONDIR": str(home / ".ipython"), "MPLCONFIGDIR": str(home / ".matplotlib"),
-           "JUPYTER_RUNTIME_DIR": str(home / ".jupyter")}
+    env = host_env(home)
     with open(log, "wb") as stderr:
         popen = subprocess.Popen(command, env=env, cwd=home, stdin=subprocess.DEVNULL,
                                  stdout=subprocess.DEVNULL, stderr=stderr,
@@ -654,12 +652,11 @@ def _kernel_env():
             "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 
 
-def template_env(workspace):
-    """The environment of a kernel template: a kernel's, with its own private folders on the
-    host for anything a library sets up at import (the kernel takes the real one)."""
-    home = workspace.new_folder()
+def host_env(home):
+    """A kernel's environment with its per-user folders under ``home``, a private folder on
+    the host (the fallback's kernel, and a kernel template, which has no sandbox of its own)."""
     return {**_kernel_env(), "HOME": str(home), "TMPDIR": str(home),
-            "IPYTHONDIR": str(home / ".ipython"), "MPLCONFIGDIR": str(home / "matplotlib"),
+            "IPYTHONDIR": str(home / ".ipython"), "MPLCONFIGDIR": str(home / ".matplotlib"),
             "JUPYTER_RUNTIME_DIR": str(home / ".jupyter")}
 
 

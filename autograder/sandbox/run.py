@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .kernel import OUTPUT_CAP, KernelSession
 from .query import KernelStudent, bootstrap
-from .launch import KernelProcess, Limits, isolation, template_env
+from .launch import KernelProcess, Limits, host_env, isolation
 from .template import Template
 from ..exceptions import SandboxError
 
@@ -53,7 +53,7 @@ class KernelSlot:
 
     With bubblewrap (and ``limits.template``) kernels are forked from a pre-imported
     :class:`~autograder.sandbox.template.Template`, started on first use; where that cannot
-    work the slot says why once on stderr and starts kernels by exec.
+    work the slot says why on stderr and starts kernels by exec.
 
     Parameters
     ----------
@@ -123,9 +123,9 @@ class KernelSlot:
                 or not self.limits.template or isolation(self.limits)[0] != "bubblewrap":
             return self._template
         self._starts += 1
+        home = self.workspace.new_folder()
         try:
-            self._template = Template(self.limits.preload, template_env(self.workspace),
-                                      self.workspace.new_folder())
+            self._template = Template(self.limits.preload, host_env(home), home)
         except SandboxError as exc:
             self._starts = MAX_TEMPLATES
             print(f"autograder: kernels start by exec, about 2 s slower each: {exc}",

@@ -100,7 +100,8 @@ class Template:
         Modules to import besides ipykernel (those that fail to import are skipped, and the
         kernel imports them itself, failing the same way a fresh kernel would).
     env : dict
-        The kernel's environment; the template runs with it too.
+        The template's environment: a kernel's, with its per-user folders in ``cwd``
+        (:func:`~autograder.sandbox.launch.host_env`); each kernel gets its own.
     cwd : Path
         An empty private folder to run in.
 
